@@ -1,0 +1,1 @@
+"""LightGBM learning-to-rank job recommendations for the treatment arm."""

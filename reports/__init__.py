@@ -1,0 +1,1 @@
+"""The six-month HTML report (Jinja2 templates) and its plots."""

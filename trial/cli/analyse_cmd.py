@@ -1,0 +1,1 @@
+"""Commands registered on trial.cli._app (filled in by its issue)."""

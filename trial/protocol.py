@@ -1,0 +1,221 @@
+"""A trial is data: the protocol TOML file, validated on load and fingerprinted for the ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from trial.errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Eligibility(_Strict):
+    """Who may be randomised; every rule that fails becomes an exclusion reason."""
+
+    description: str = ""
+    education_level: list[str] | None = None
+    benefit: list[str] | None = None
+    has_cv: bool | None = None
+    max_days_registered: int | None = Field(default=None, ge=0)
+    min_age: int | None = Field(default=None, ge=0)
+    max_age: int | None = Field(default=None, ge=0)
+    # Further required columns of the claimant file: column -> required value (bool, str or list of str).
+    require: dict[str, bool | str | list[str]] = Field(default_factory=dict)
+
+
+class Arm(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    role: Literal["treatment", "control"]
+    ratio: int = Field(default=1, ge=1)
+    label_da: str = ""
+    label_en: str = ""
+
+
+class Randomisation(_Strict):
+    method: Literal["permuted_blocks"] = "permuted_blocks"
+    block_sizes: list[int] = Field(min_length=1)
+    strata: list[str] = Field(default_factory=list)
+    age_band_cuts: list[int] = Field(default_factory=lambda: [30])
+
+
+class BinaryOutcome(_Strict):
+    """A binary primary outcome read from a column of the outcomes file (e.g. self-reliance)."""
+
+    name: str
+    column: str
+    label_da: str = ""
+    label_en: str = ""
+    hypothesis_control: float | None = Field(default=None, ge=0, le=1)
+    hypothesis_treatment: float | None = Field(default=None, ge=0, le=1)
+
+
+class Outcomes(_Strict):
+    primary: Literal["time_to_event", "binary"] = "time_to_event"
+    event_exits: list[str] = Field(default_factory=lambda: ["employment"], min_length=1)
+    competing_exits: list[str] = Field(default_factory=lambda: ["education", "other"])
+    horizon_days: int = Field(default=182, gt=0)
+    index_window_days: int = Field(default=14, ge=0)
+    landmarks_days: list[int] = Field(default_factory=lambda: [91, 182])
+    secondary: list[str] = Field(default_factory=list)
+    binary: BinaryOutcome | None = None
+
+    @property
+    def known_exits(self) -> list[str]:
+        return [*self.event_exits, *self.competing_exits]
+
+
+class Analysis(_Strict):
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    sided: Literal[1, 2] = 2
+    covariates: list[str] = Field(default_factory=list)
+    subgroups: list[str] = Field(default_factory=list)
+    bootstrap: int = Field(default=2000, ge=0)
+    looks_months: list[int] = Field(default_factory=list)
+    spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
+
+
+class Report(_Strict):
+    language: Literal["da", "en"] = "da"
+    min_cell: int = Field(default=5, ge=1)
+
+
+class CostComponent(_Strict):
+    label_da: str = ""
+    label_en: str = ""
+    spells_per_year: int = Field(ge=0)
+    daily_cost: float = Field(ge=0)
+
+
+class TargetGroup(_Strict):
+    id: str
+    label_da: str = ""
+    label_en: str = ""
+    components: list[CostComponent] = Field(min_length=1)
+
+
+class Conversations(_Strict):
+    """The second savings model: conversations avoided when citizens manage on their own."""
+
+    label_da: str = ""
+    label_en: str = ""
+    eligible_per_year: int = Field(ge=0)
+    conversations_per_citizen: float = Field(gt=0)
+    cost_per_conversation: float = Field(ge=0)
+    hours_per_conversation: float = Field(gt=0)
+    hours_per_fte: float = Field(gt=0)
+    hypothesis_share: float = Field(ge=0, le=1)
+    supplier_estimate_low: float | None = None
+    supplier_estimate_high: float | None = None
+
+
+class Finance(_Strict):
+    currency: str = "DKK"
+    investment: float = Field(default=0, ge=0)
+    investment_note: str = ""
+    haircut: float = Field(default=1.0, gt=0, le=1)
+    target_groups: list[TargetGroup] = Field(default_factory=list)
+    conversations: Conversations | None = None
+
+
+class Protocol(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str
+    title_en: str = ""
+    version: str
+    owner: str = ""
+    eligibility: Eligibility
+    arms: list[Arm] = Field(min_length=2)
+    randomisation: Randomisation
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+    analysis: Analysis = Field(default_factory=Analysis)
+    report: Report = Field(default_factory=Report)
+    finance: Finance = Field(default_factory=Finance)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Protocol:
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arms: arm names must be unique")
+        roles = [a.role for a in self.arms]
+        if roles.count("treatment") != 1 or roles.count("control") != 1 or len(self.arms) != 2:
+            raise ValueError("arms: exactly one arm with role 'treatment' and one with role 'control'")
+        total = sum(a.ratio for a in self.arms)
+        bad = [b for b in self.randomisation.block_sizes if b % total]
+        if bad:
+            raise ValueError(f"randomisation.block_sizes: {bad} is not a multiple of the allocation ratio sum {total}")
+        if self.outcomes.primary == "binary" and self.outcomes.binary is None:
+            raise ValueError("outcomes.binary: required when outcomes.primary = 'binary'")
+        overlap = set(self.outcomes.event_exits) & set(self.outcomes.competing_exits)
+        if overlap:
+            raise ValueError(f"outcomes.competing_exits: {sorted(overlap)} is also an event exit")
+        return self
+
+    @property
+    def treatment_arm(self) -> str:
+        return next(a.name for a in self.arms if a.role == "treatment")
+
+    @property
+    def control_arm(self) -> str:
+        return next(a.name for a in self.arms if a.role == "control")
+
+    @property
+    def arm_names(self) -> list[str]:
+        return [a.name for a in self.arms]
+
+    def canonical(self) -> str:
+        """The canonical form: sorted-key JSON of the validated model with defaults filled in."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical form: comments, order and formatting of the file do not matter."""
+        return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def parse_protocol(text: str, *, source: str = "<protocol>") -> Protocol:
+    """Validate protocol TOML text; any problem becomes one InputError naming the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", file=source) from None
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _where(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = f"unknown key '{key}'"
+        elif kind == "missing":
+            msg = f"missing field '{key}'"
+        elif kind == "value_error":
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            msg = f"key '{key}': {err['msg']} (got {err.get('input')!r})"
+        raise InputError(msg, file=source) from None
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate a protocol file."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a directory, not a protocol file", file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("protocol file not found", file=path) from None
+    except UnicodeDecodeError:
+        raise InputError("protocol file is not UTF-8 text", file=path) from None
+    return parse_protocol(text, source=str(path))
