@@ -1,0 +1,350 @@
+"""The trial ledger: one append-only SQLite table whose rows form a SHA-256 hash chain.
+
+Every fact of the trial is a row: the frozen protocol, amendments, enrolments (pseudonym, stratum, arm),
+screening counts, withdrawals and the recommendations shown. Triggers refuse UPDATE and DELETE, and because
+each row's hash covers its content and the previous row's hash, `verify` detects a change made even after
+the triggers were dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trial.errors import LedgerError
+from trial.protocol import Protocol, parse_protocol
+
+SCHEMA_VERSION = 1
+GENESIS = "0" * 64
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE log (
+    seq       INTEGER PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    person_id TEXT,
+    arm       TEXT,
+    stratum   TEXT,
+    at        TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE UNIQUE INDEX log_enrolled ON log(person_id) WHERE kind = 'enrolment';
+CREATE INDEX log_kind ON log(kind);
+CREATE TRIGGER log_no_update BEFORE UPDATE ON log
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: rows cannot be changed'); END;
+CREATE TRIGGER log_no_delete BEFORE DELETE ON log
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: rows cannot be deleted'); END;
+"""
+TRIGGERS = ("log_no_update", "log_no_delete")
+_COLUMNS = ("seq", "kind", "person_id", "arm", "stratum", "at", "body", "prev_hash")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted-key compact JSON: the one byte form that is hashed."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def row_hash(row: Sequence[Any]) -> str:
+    """SHA-256 of a row's content (seq, kind, person_id, arm, stratum, at, body) and the previous hash."""
+    return hashlib.sha256(canonical_json(list(row)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A row to append; seq and hashes are assigned by the ledger."""
+
+    kind: str
+    at: str
+    body: dict[str, Any]
+    person_id: str | None = None
+    arm: str | None = None
+    stratum: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    message: str
+    bad_seq: int | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """An open ledger file. Writes go through `transaction()`, which holds SQLite's write lock throughout."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self.db = connection
+
+    # -- opening -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA synchronous = FULL")
+        return connection
+
+    @classmethod
+    def create(cls, path: str | Path, protocol: Protocol, protocol_text: str) -> Ledger:
+        """Create a new ledger with the protocol frozen in its first row; never overwrite a file."""
+        path = Path(path)
+        if path.exists():
+            raise LedgerError(f"{path} exists already; a ledger is never overwritten")
+        if not path.parent.exists():
+            raise LedgerError(f"folder {path.parent} does not exist")
+        connection = cls._connect(path)
+        try:
+            connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            ledger = cls(path, connection)
+            ledger.append([Entry("protocol", _now(), _protocol_body(protocol, protocol_text))])
+        except BaseException:
+            connection.close()
+            path.unlink(missing_ok=True)
+            raise
+        return ledger
+
+    @classmethod
+    def open(cls, path: str | Path) -> Ledger:
+        """Open an existing ledger, refusing files that are not one."""
+        path = Path(path)
+        if not path.is_file():
+            raise LedgerError(f"ledger {path} not found (create it with: trial init --protocol FILE --db {path})")
+        connection = cls._connect(path)
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError:
+            connection.close()
+            raise LedgerError(f"{path} is not a trial ledger (not an SQLite database)") from None
+        if "log" not in tables or version != SCHEMA_VERSION:
+            connection.close()
+            raise LedgerError(f"{path} is not a trial ledger of this version (schema {version})")
+        return cls(path, connection)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Ledger]:
+        """BEGIN IMMEDIATE … COMMIT: concurrent writers queue on the lock; any failure rolls everything back."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _append(self, entries: Iterable[Entry]) -> int:
+        """Append entries inside the caller's transaction, extending the hash chain."""
+        last = self.db.execute("SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+        rows = []
+        for entry in entries:
+            seq += 1
+            content = (
+                seq, entry.kind, entry.person_id, entry.arm, entry.stratum, entry.at, canonical_json(entry.body), prev
+            )
+            prev = row_hash(content)
+            rows.append((*content, prev))
+        self.db.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def append(self, entries: Iterable[Entry]) -> int:
+        """Append entries in a transaction of their own."""
+        with self.transaction():
+            return self._append(entries)
+
+    def amend(self, protocol: Protocol, protocol_text: str, reason: str) -> None:
+        """Record a protocol amendment; arms and randomisation cannot change once anyone is enrolled."""
+        current = self.protocol()
+        if protocol.fingerprint == current.fingerprint:
+            raise LedgerError("the protocol is unchanged: nothing to amend")
+        if protocol.id != current.id:
+            raise LedgerError(f"protocol id '{protocol.id}' differs from the ledger's '{current.id}'")
+        if (protocol.arms, protocol.randomisation) != (current.arms, current.randomisation):
+            raise LedgerError("an amendment cannot change the arms or the randomisation; start a new ledger")
+        if not reason.strip():
+            raise LedgerError("an amendment needs a reason (--reason)")
+        body = _protocol_body(protocol, protocol_text) | {"reason": reason.strip(), "replaces": current.fingerprint}
+        self.append([Entry("amendment", _now(), body)])
+
+    def withdraw(self, person_id: str, reason: str, on: date) -> None:
+        """Record a withdrawal; the person stays in the intention-to-treat analysis."""
+        if not reason.strip():
+            raise LedgerError("a withdrawal needs a reason (--reason)")
+        with self.transaction():
+            row = self.db.execute(
+                "SELECT arm FROM log WHERE kind = 'enrolment' AND person_id = ?", (person_id,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"person {person_id} is not enrolled in this ledger")
+            again = self.db.execute(
+                "SELECT 1 FROM log WHERE kind = 'withdrawal' AND person_id = ?", (person_id,)
+            ).fetchone()
+            if again:
+                raise LedgerError(f"person {person_id} has already withdrawn")
+            self._append([Entry("withdrawal", on.isoformat(), {"reason": reason.strip()}, person_id, row[0])])
+
+    def log_recommendations(self, rows: Iterable[tuple[str, str, int]], shown_at: datetime | str) -> int:
+        """Append what a consultant was shown; refuses anyone not enrolled in the treatment arm."""
+        at = shown_at if isinstance(shown_at, str) else shown_at.isoformat(timespec="seconds")
+        treatment = self.protocol().treatment_arm
+        rows = list(rows)
+        with self.transaction():
+            arms = self._arms_of({r[0] for r in rows})
+            outside = sorted({r[0] for r in rows if arms.get(r[0]) != treatment})
+            if outside:
+                raise LedgerError(f"{len(outside)} person(s) are not in the treatment arm; nothing was logged")
+            return self._append(
+                Entry("recommendation", at, {"posting_id": str(p), "rank": int(k)}, person, treatment)
+                for person, p, k in rows
+            )
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def _bodies(self, kind: str) -> list[tuple[Any, ...]]:
+        return self.db.execute(
+            "SELECT seq, person_id, arm, stratum, at, body FROM log WHERE kind = ? ORDER BY seq", (kind,)
+        ).fetchall()
+
+    def protocol(self) -> Protocol:
+        """The active protocol: the latest amendment, or the one frozen at init."""
+        row = self.db.execute(
+            "SELECT body FROM log WHERE kind IN ('protocol', 'amendment') ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise LedgerError(f"{self.path} holds no protocol")
+        return parse_protocol(json.loads(row[0])["text"], source=f"{self.path} (frozen protocol)")
+
+    def protocol_history(self) -> list[dict[str, Any]]:
+        """The frozen protocol and each amendment: kind, time, fingerprint, reason."""
+        rows = self.db.execute(
+            "SELECT kind, at, body FROM log WHERE kind IN ('protocol', 'amendment') ORDER BY seq"
+        ).fetchall()
+        return [
+            {"kind": k, "at": at, "fingerprint": json.loads(b)["fingerprint"], "reason": json.loads(b).get("reason")}
+            for k, at, b in rows
+        ]
+
+    def _arms_of(self, person_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(person_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.execute(
+                    f"SELECT person_id, arm FROM log WHERE kind = 'enrolment' AND person_id IN ({marks})", chunk
+                ).fetchall()
+            )
+        return found
+
+    def arms_of(self, person_ids: Iterable[str]) -> dict[str, str]:
+        """Arm by pseudonym for those enrolled; unknown pseudonyms are absent."""
+        return self._arms_of(person_ids)
+
+    def stratum_counts(self) -> dict[str, int]:
+        """Enrolments so far per stratum: the position of the next person in each stratum's sequence."""
+        return dict(
+            self.db.execute("SELECT stratum, COUNT(*) FROM log WHERE kind = 'enrolment' GROUP BY stratum").fetchall()
+        )
+
+    def allocations(self) -> pd.DataFrame:
+        """One row per enrolled person: person_id, arm, stratum, randomised_on and the baseline covariates."""
+        rows = self._bodies("enrolment")
+        records = [
+            {"person_id": p, "arm": a, "stratum": s, "randomised_on": at, **json.loads(b)}
+            for _seq, p, a, s, at, b in rows
+        ]
+        frame = pd.DataFrame.from_records(
+            records, columns=None if records else ["person_id", "arm", "stratum", "randomised_on"]
+        )
+        frame["randomised_on"] = pd.to_datetime(frame["randomised_on"])
+        return frame
+
+    def screening(self) -> pd.DataFrame:
+        """One row per enrolment run with its counts (no personal data), for the CONSORT diagram."""
+        records = []
+        for seq, _p, _a, _s, at, body in self._bodies("screening"):
+            data = json.loads(body)
+            flat = {"seq": seq, "as_of": at, "file": data["file"], "file_sha256": data["file_sha256"]}
+            flat |= {k: data[k] for k in ("read", "duplicate_rows", "already_enrolled", "eligible")}
+            flat |= {f"excluded_{k}": v for k, v in data["excluded"].items()}
+            flat |= {f"enrolled_{k}": v for k, v in data["enrolled"].items()}
+            records.append(flat)
+        return pd.DataFrame.from_records(records).fillna(0)
+
+    def withdrawals(self) -> pd.DataFrame:
+        rows = self._bodies("withdrawal")
+        return pd.DataFrame(
+            [(p, a, at, json.loads(b)["reason"]) for _s, p, a, _st, at, b in rows],
+            columns=["person_id", "arm", "withdrawn_on", "reason"],
+        )
+
+    def recommendations(self) -> pd.DataFrame:
+        rows = self._bodies("recommendation")
+        data = [(p, json.loads(b)["posting_id"], json.loads(b)["rank"], at) for _s, p, _a, _st, at, b in rows]
+        return pd.DataFrame(data, columns=["person_id", "posting_id", "rank", "shown_at"])
+
+    def head_hash(self) -> str:
+        """The hash of the last row: write it down, and any later rewrite of history shows."""
+        row = self.db.execute("SELECT hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else GENESIS
+
+    def count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return int(self.db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM log WHERE kind = ?", (kind,)).fetchone()[0])
+
+    # -- integrity -----------------------------------------------------------------------------------------
+    def verify_chain(self) -> VerifyResult:
+        """Recompute every row's hash in order: a changed, deleted or reordered row breaks the chain."""
+        prev = GENESIS
+        n = 0
+        cursor = self.db.execute(f"SELECT {', '.join(_COLUMNS)}, hash FROM log ORDER BY rowid")
+        for expected_seq, row in enumerate(cursor, start=1):
+            n = expected_seq
+            seq = row[0]
+            if seq != expected_seq:
+                return VerifyResult(False, n, f"row {expected_seq} is missing or out of order (found {seq})", seq)
+            if row[7] != prev:
+                return VerifyResult(False, n, f"row {seq} does not follow row {seq - 1} (deleted or reordered)", seq)
+            if row_hash(row[:8]) != row[8]:
+                return VerifyResult(False, n, f"row {seq} ({row[1]}) was changed after it was written", seq)
+            prev = row[8]
+        if n == 0:
+            return VerifyResult(False, 0, "the ledger has no rows", None)
+        present = {
+            r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'log'")
+        }
+        missing = [t for t in TRIGGERS if t not in present]
+        if missing:
+            return VerifyResult(False, n, f"the append-only triggers were removed: {', '.join(missing)}", None)
+        return VerifyResult(True, n, f"{n} rows intact; head {prev}")
+
+
+def _protocol_body(protocol: Protocol, text: str) -> dict[str, Any]:
+    return {"fingerprint": protocol.fingerprint, "id": protocol.id, "version": protocol.version, "text": text}
