@@ -1,0 +1,226 @@
+"""Group-sequential boundaries by Lan-DeMets alpha spending, and which planned look a data cut is.
+
+Boundaries are on the one-sided standardised statistic Z (efficacy only). A two-sided protocol alpha
+is split evenly, alpha/2 per side, as is usual for symmetric designs.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.stats import multivariate_normal, norm
+
+from trial.errors import TrialError
+from trial.protocol import Protocol
+
+Spending = Literal["obrien-fleming", "pocock"]
+
+# Genz's QMC algorithm behind scipy's multivariate normal CDF: this accuracy gives boundaries to 1e-4 in z.
+_ABSEPS = 1e-8
+_RELEPS = 1e-8
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """One look: its information fraction, efficacy boundary on Z, nominal p and the alpha spent so far."""
+
+    look: int
+    information_fraction: float
+    z: float
+    p_one_sided: float
+    alpha_spent: float
+    alpha_increment: float
+
+
+def spent_alpha(fraction: float | np.ndarray, alpha: float, spending: Spending) -> float | np.ndarray:
+    """Cumulative one-sided alpha spent at information fraction t (Lan & DeMets 1983 spending functions)."""
+    t = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
+    if spending == "obrien-fleming":
+        with np.errstate(divide="ignore"):
+            out = np.where(t > 0, 2.0 * (1.0 - norm.cdf(norm.ppf(1.0 - alpha / 2.0) / np.sqrt(t))), 0.0)
+    elif spending == "pocock":
+        out = alpha * np.log1p((np.e - 1.0) * t)
+    else:
+        raise TrialError(f"unknown spending function '{spending}' (use obrien-fleming or pocock)")
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _correlation(fractions: list[float]) -> np.ndarray:
+    """Corr(Z_i, Z_j) = sqrt(t_i / t_j) for i <= j under the canonical joint distribution of sequential Z."""
+    t = np.asarray(fractions, dtype=float)
+    return np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+
+
+def _prob_all_below(bounds: list[float], fractions: list[float]) -> float:
+    """P(Z_1 < b_1, ..., Z_k < b_k) under the null."""
+    if len(bounds) == 1:
+        return float(norm.cdf(bounds[0]))
+    return float(
+        multivariate_normal.cdf(
+            np.asarray(bounds),
+            mean=np.zeros(len(bounds)),
+            cov=_correlation(fractions),
+            maxpts=100_000 * len(bounds),
+            abseps=_ABSEPS,
+            releps=_RELEPS,
+            rng=np.random.default_rng(0),  # fixed: the same boundaries on every run
+        )
+    )
+
+
+def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending = "obrien-fleming") -> list[Boundary]:
+    """Efficacy boundaries for looks at the given increasing information fractions, spending one-sided alpha.
+
+    Each boundary solves P(no earlier crossing, cross now) = alpha(t_k) - alpha(t_{k-1}), recursively.
+    """
+    t = [float(x) for x in fractions]
+    if not t or any(b <= a for a, b in zip(t, t[1:], strict=False)) or t[0] <= 0 or t[-1] > 1:
+        raise TrialError(f"information fractions must increase within (0, 1]; got {t}")
+    if not 0 < alpha < 0.5:
+        raise TrialError(f"one-sided alpha must lie in (0, 0.5); got {alpha}")
+    out: list[Boundary] = []
+    previous_spent = 0.0
+    zs: list[float] = []
+    for k, tk in enumerate(t):
+        spent = float(spent_alpha(tk, alpha, spending))
+        increment = spent - previous_spent
+        if k == 0:
+            z = float(norm.isf(increment))
+        else:
+            below_before = _prob_all_below(zs, t[:k])
+
+            def excess(zk: float, k: int = k) -> float:
+                # P(no earlier crossing) - P(no crossing up to now) = P(first crossing at look k).
+                return below_before - _prob_all_below([*zs, zk], t[: k + 1]) - increment
+
+            z = float(brentq(excess, -1.0, 12.0, xtol=1e-7)) if increment > 1e-14 else float("inf")
+        zs.append(z)
+        out.append(Boundary(k + 1, tk, z, float(norm.sf(z)), spent, increment))
+        previous_spent = spent
+    return out
+
+
+def classical_obrien_fleming(fractions: list[float], alpha: float = 0.025) -> list[float]:
+    """The classical O'Brien-Fleming boundaries c/sqrt(t_k), with c chosen so the total crossing chance is alpha."""
+    t = [float(x) for x in fractions]
+
+    def excess(c: float) -> float:
+        return (1.0 - _prob_all_below([c / np.sqrt(x) for x in t], t)) - alpha
+
+    c = float(brentq(excess, 0.5, 10.0, xtol=1e-8))
+    return [c / float(np.sqrt(x)) for x in t]
+
+
+def one_sided_alpha(protocol: Protocol) -> float:
+    """The alpha per side that the boundaries spend: alpha/2 for a two-sided protocol."""
+    return protocol.analysis.alpha / protocol.analysis.sided
+
+
+def _add_months(start: date, months: int) -> date:
+    """The same day of the month `months` later, clipped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def months_between(start: date, end: date) -> float:
+    """Calendar months from start to end: whole months, plus the remaining days as a share of the next month."""
+    if end < start:
+        return -months_between(end, start)
+    whole = (end.year - start.year) * 12 + (end.month - start.month)
+    if _add_months(start, whole) > end:
+        whole -= 1
+    anchor = _add_months(start, whole)
+    span = (_add_months(start, whole + 1) - anchor).days
+    return whole + (end - anchor).days / span
+
+
+def look_for(protocol: Protocol, first_randomised: date, as_of: date) -> dict[str, Any]:
+    """Which planned look a data cut is, its information fraction and the boundary that applies.
+
+    Information is proxied by calendar time: fraction = months since the first randomisation / the last planned
+    look's month (capped at 1). Earlier looks keep their planned fractions; Lan-DeMets spending allows the current
+    look to fall later than planned. With no planned looks the analysis is a single final one at full alpha.
+    """
+    a = protocol.analysis
+    alpha_side = one_sided_alpha(protocol)
+    months = months_between(first_randomised, as_of)
+    looks = sorted(a.looks_months)
+    base: dict[str, Any] = {
+        "spending": a.spending,
+        "alpha": a.alpha,
+        "sided": a.sided,
+        "alpha_per_side": alpha_side,
+        "planned_months": looks,
+        "first_randomised": first_randomised.isoformat(),
+        "as_of": as_of.isoformat(),
+        "months_since_first_randomised": round(months, 3),
+    }
+    if not looks:
+        z = float(norm.isf(alpha_side))
+        return {
+            **base,
+            "look": 1,
+            "of": 1,
+            "final": True,
+            "information_fraction": 1.0,
+            "z_boundary": z,
+            "p_boundary_one_sided": alpha_side,
+            "p_boundary_two_sided": alpha_side * a.sided,
+            "alpha_spent": alpha_side,
+            "boundaries": [],
+            "note_en": "No interim looks planned: a single final analysis at the full alpha.",
+            "note_da": "Ingen planlagte mellemanalyser: én endelig analyse med fuld alpha.",
+        }
+    reached = [m for m in looks if _add_months(first_randomised, m) <= as_of]
+    if not reached:
+        return {
+            **base,
+            "look": 0,
+            "of": len(looks),
+            "final": False,
+            "information_fraction": round(min(months / looks[-1], 1.0), 4),
+            "z_boundary": None,
+            "p_boundary_one_sided": None,
+            "p_boundary_two_sided": None,
+            "alpha_spent": 0.0,
+            "boundaries": [],
+            "note_en": f"Before the first planned look ({looks[0]} months): no formal test; figures are descriptive.",
+            "note_da": f"Før første planlagte analyse ({looks[0]} måneder): ingen formel test; tallene er beskrivende.",
+        }
+    k = len(reached)
+    final = k == len(looks)
+    current = 1.0 if final else min(months / looks[-1], 1.0)
+    planned = [m / looks[-1] for m in looks[: k - 1]]
+    # A late look can overtake a later planned fraction; keep fractions strictly increasing.
+    current = max(current, planned[-1] + 1e-6) if planned else current
+    bounds = boundaries([*planned, current], alpha_side, a.spending)
+    now = bounds[-1]
+    p_two = min(1.0, now.p_one_sided * a.sided)
+    kind_en = "final analysis" if final else "interim look"
+    kind_da = "endelig analyse" if final else "mellemanalyse"
+    return {
+        **base,
+        "look": k,
+        "of": len(looks),
+        "final": final,
+        "information_fraction": round(current, 4),
+        "z_boundary": round(now.z, 4),
+        "p_boundary_one_sided": now.p_one_sided,
+        "p_boundary_two_sided": p_two,
+        "alpha_spent": now.alpha_spent,
+        "boundaries": [asdict(b) for b in bounds],
+        "note_en": (
+            f"Look {k} of {len(looks)} ({kind_en}, {looks[k - 1]} months): the effect is significant only if "
+            f"|z| ≥ {now.z:.3f} (two-sided p ≤ {p_two:.4f}), {a.spending} spending."
+        ),
+        "note_da": (
+            f"Analyse {k} af {len(looks)} ({kind_da}, {looks[k - 1]} måneder): effekten er kun signifikant hvis "
+            f"|z| ≥ {now.z:.3f} (tosidet p ≤ {p_two:.4f}), {a.spending}-forbrug af alpha."
+        ),
+    }
