@@ -7,6 +7,7 @@ is split evenly, alpha/2 per side, as is usual for symmetric designs.
 from __future__ import annotations
 
 import calendar
+import itertools
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Literal
@@ -79,7 +80,7 @@ def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending 
     Each boundary solves P(no earlier crossing, cross now) = alpha(t_k) - alpha(t_{k-1}), recursively.
     """
     t = [float(x) for x in fractions]
-    if not t or any(b <= a for a, b in zip(t, t[1:], strict=False)) or t[0] <= 0 or t[-1] > 1:
+    if not t or any(b <= a for a, b in itertools.pairwise(t)) or t[0] <= 0 or t[-1] > 1:
         raise TrialError(f"information fractions must increase within (0, 1]; got {t}")
     if not 0 < alpha < 0.5:
         raise TrialError(f"one-sided alpha must lie in (0, 0.5); got {alpha}")
@@ -94,9 +95,9 @@ def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending 
         else:
             below_before = _prob_all_below(zs, t[:k])
 
-            def excess(zk: float, k: int = k) -> float:
+            def excess(zk: float, k: int = k, below: float = below_before, target: float = increment) -> float:
                 # P(no earlier crossing) - P(no crossing up to now) = P(first crossing at look k).
-                return below_before - _prob_all_below([*zs, zk], t[: k + 1]) - increment
+                return below - _prob_all_below([*zs, zk], t[: k + 1]) - target
 
             z = float(brentq(excess, -1.0, 12.0, xtol=1e-7)) if increment > 1e-14 else float("inf")
         zs.append(z)

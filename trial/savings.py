@@ -87,9 +87,7 @@ def savings(
                 "per_year": per_year,
                 "break_even_days": fin.investment / net if net > 0 else None,
                 "payback_years": _payback_years(fin.investment, per_year["estimate"]),
-                "ci_above_break_even": (
-                    None if ci is None or net <= 0 else bool(ci[0] * net >= fin.investment)
-                ),
+                "ci_above_break_even": (None if ci is None or net <= 0 else bool(ci[0] * net >= fin.investment)),
             }
         )
     result: dict[str, Any] = {
@@ -105,7 +103,9 @@ def savings(
     return result
 
 
-def _conversations(protocol: Protocol, share: float | None, share_ci: tuple[float, float] | None) -> dict[str, Any] | None:
+def _conversations(
+    protocol: Protocol, share: float | None, share_ci: tuple[float, float] | None
+) -> dict[str, Any] | None:
     """The second model: conversations avoided × cost per conversation, and full-time equivalents freed."""
     fin = protocol.finance
     conv = fin.conversations
@@ -119,7 +119,8 @@ def _conversations(protocol: Protocol, share: float | None, share_ci: tuple[floa
     per_share_conversations = conv.eligible_per_year * conv.conversations_per_citizen
     conversations = _scaled(per_share_conversations, share, share_ci)
     kroner = _scaled(per_share_conversations * conv.cost_per_conversation * fin.haircut, share, share_ci)
-    fte = _scaled(per_share_conversations * conv.hours_per_conversation / conv.hours_per_fte * fin.haircut, share, share_ci)
+    fte_per_share = per_share_conversations * conv.hours_per_conversation / conv.hours_per_fte * fin.haircut
+    fte = _scaled(fte_per_share, share, share_ci)
     net_per_share = per_share_conversations * conv.cost_per_conversation * fin.haircut
     suppliers = None
     if conv.supplier_estimate_low is not None and conv.supplier_estimate_high is not None:
