@@ -5,6 +5,7 @@ Only light imports here: `trial --help` must answer in well under a second.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import typer
@@ -46,3 +47,15 @@ protocol_app = _typer("Validate and inspect protocol files.")
 match_app = _typer("The LightGBM job recommender: train, recommend (treatment arm only), evaluate.")
 app.add_typer(protocol_app, name="protocol")
 app.add_typer(match_app, name="match")
+
+
+def as_date(text: str | None, option: str = "--as-of") -> date:
+    """A command-line date (yyyy-mm-dd or dd-mm-yyyy); today when not given."""
+    if text is None:
+        return date.today()
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise TrialError(f"{option}: '{text}' is not a date (use yyyy-mm-dd or dd-mm-yyyy)")

@@ -1,10 +1,18 @@
-"""Commands registered on trial.cli._app (filled in by its issue)."""
+"""Analyst commands: protocol check, keygen, init, amend, enrol, verify, status, export, withdraw."""
 
+from __future__ import annotations
+
+import json
 from pathlib import Path
 
 import typer
 
-from trial.cli._app import protocol_app
+from trial.cli._app import app, as_date, protocol_app
+
+DB = typer.Option(..., "--db", help="The trial ledger (SQLite file).")
+SECRET_FILE = typer.Option(
+    None, "--secret-file", help="File holding the trial secret (mode 0600). Default: $TRIAL_SECRET."
+)
 
 
 @protocol_app.command("check")
@@ -16,5 +24,246 @@ def protocol_check(file: Path = typer.Argument(..., help="Protocol TOML file."))
     from trial.protocol import load_protocol
 
     p = load_protocol(file)
-    typer.echo(f"{p.id} {p.version}: {p.title}")
-    typer.echo(f"fingerprint: {p.fingerprint}")
+    e = p.eligibility
+    rules = []
+    if e.education_level:
+        rules.append(f"education_level in {e.education_level}")
+    if e.benefit:
+        rules.append(f"benefit in {e.benefit}")
+    if e.has_cv is not None:
+        rules.append(f"has_cv = {str(e.has_cv).lower()}")
+    if e.max_days_registered is not None:
+        rules.append(f"registered at most {e.max_days_registered} days before enrolment")
+    rules += [f"{k} = {v}" for k, v in e.require.items()]
+    arms = ", ".join(f"{a.name} ({a.role}, {a.ratio})" for a in p.arms)
+    o = p.outcomes
+    lines = [
+        f"{p.id} {p.version}: {p.title}",
+        f"  eligibility:   {'; '.join(rules) or 'everyone'}",
+        f"  arms:          {arms}",
+        f"  randomisation: permuted blocks of {p.randomisation.block_sizes} within "
+        f"{' × '.join(p.randomisation.strata) or 'one stratum'}",
+        f"  outcomes:      {o.primary}; event {o.event_exits}, competing {o.competing_exits}, "
+        f"horizon {o.horizon_days} days" + (f"; binary '{o.binary.name}'" if o.binary else ""),
+        f"  analysis:      alpha {p.analysis.alpha} ({p.analysis.sided}-sided), covariates {p.analysis.covariates}, "
+        f"looks at {p.analysis.looks_months or '-'} months",
+        f"  report:        language {p.report.language}, smallest cell {p.report.min_cell}",
+        f"  finance:       {len(p.finance.target_groups)} target group(s), investment "
+        f"{p.finance.investment:,.0f} {p.finance.currency}, haircut {p.finance.haircut}",
+        f"fingerprint: {p.fingerprint}",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def keygen(file: Path = typer.Argument(..., help="Where to write the new secret.")) -> None:
+    """Write a new random trial secret with mode 0600 (never overwrites).
+
+    Keep it apart from the ledger: it keys the pseudonyms and the allocation sequence.
+
+    Example: trial keygen ~/.trial/bc16.key
+    """
+    from trial.secret import keygen as make
+
+    typer.echo(f"wrote a new secret to {make(file)} (mode 0600); back it up safely — it cannot be recovered")
+
+
+@app.command()
+def init(
+    protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML file to freeze in the ledger."),
+    db: Path = DB,
+) -> None:
+    """Create a new ledger with the protocol frozen in it; an existing file is never overwritten.
+
+    Example: trial init --protocol protocols/bc16-jobmatch.toml --db bc16.db
+    """
+    from trial.ledger import Ledger
+    from trial.protocol import load_protocol
+
+    p = load_protocol(protocol)
+    with Ledger.create(db, p, protocol.read_text(encoding="utf-8")) as ledger:
+        typer.echo(f"created {db} for {p.id} {p.version}; protocol fingerprint {p.fingerprint}")
+        typer.echo(f"ledger head {ledger.head_hash()}")
+
+
+@app.command()
+def amend(
+    protocol: Path = typer.Option(..., "--protocol", help="The amended protocol file."),
+    db: Path = DB,
+    reason: str = typer.Option(..., "--reason", help="Why the protocol changed."),
+) -> None:
+    """Record a protocol amendment in the ledger (arms and randomisation cannot change).
+
+    Example: trial amend --protocol protocols/bc16-jobmatch.toml --db bc16.db --reason "Subgroup added"
+    """
+    from trial.ledger import Ledger
+    from trial.protocol import load_protocol
+
+    p = load_protocol(protocol)
+    with Ledger.open(db) as ledger:
+        ledger.amend(p, protocol.read_text(encoding="utf-8"), reason)
+        typer.echo(f"amendment recorded: {p.id} {p.version}, fingerprint {p.fingerprint}")
+
+
+@app.command()
+def enrol(
+    file: Path = typer.Argument(..., help="Claimant extract: CSV (comma or semicolon), Parquet or Excel."),
+    db: Path = DB,
+    as_of: str = typer.Option(None, "--as-of", help="Enrolment date (yyyy-mm-dd); default today."),
+    out: Path = typer.Option(None, "--out", help="Write the analyst's list (cpr, arm) for the consultants here."),
+    secret_file: Path = SECRET_FILE,
+    protocol: Path = typer.Option(None, "--protocol", help="Refuse unless this protocol is the ledger's active one."),
+) -> None:
+    """Screen a claimant extract, pseudonymise, randomise the eligible and append them to the ledger.
+
+    Idempotent: people enrolled before keep their arm. The whole file is checked first; nothing is stored from a
+    file with an error.
+
+    Example: TRIAL_SECRET=... trial enrol claimants-2026-W48.csv --db bc16.db --out treatment-list.csv
+    """
+    from trial.enrol import check_roster_target, enrol_file, write_roster
+    from trial.ledger import Ledger
+    from trial.protocol import load_protocol
+    from trial.screening import reason_label
+    from trial.secret import load_secret
+
+    key = load_secret(secret_file)
+    day = as_date(as_of)
+    check_roster_target(out)
+    wanted = load_protocol(protocol) if protocol else None
+    with Ledger.open(db) as ledger:
+        result = enrol_file(ledger, file, secret=key, as_of=day, protocol=wanted)
+    typer.echo(f"{file}: read {result.read} rows (enrolment date {day.isoformat()})")
+    if result.duplicate_rows:
+        typer.echo(f"  identical duplicate rows ignored: {result.duplicate_rows}")
+    typer.echo(f"  excluded: {sum(result.excluded.values())}")
+    for code, n in result.excluded.items():
+        typer.echo(f"    {reason_label(code)} [{code}]: {n}")
+    typer.echo(f"  already enrolled (arm kept): {result.already_enrolled}")
+    typer.echo(f"  newly enrolled: {result.newly_enrolled} (" + ", ".join(
+        f"{arm} {n}" for arm, n in result.enrolled.items()) + ")")
+    if out is not None:
+        write_roster(result.roster, out)
+        typer.echo(f"  analyst's list (cpr, arm) for {len(result.roster)} people written to {out} (mode 0600)")
+
+
+@app.command()
+def verify(
+    db: Path = DB,
+    secret_file: Path = SECRET_FILE,
+) -> None:
+    """Prove the ledger is intact: recompute the hash chain and, with the secret, regenerate every allocation.
+
+    Exit code 0 when intact, 1 naming the first bad row.
+
+    Example: TRIAL_SECRET=... trial verify --db bc16.db
+    """
+    import os
+
+    from trial.audit import audit
+    from trial.ledger import Ledger
+    from trial.secret import ENV_VAR, load_secret
+
+    key = load_secret(secret_file) if (secret_file or os.environ.get(ENV_VAR)) else None
+    with Ledger.open(db) as ledger:
+        result = audit(ledger, key)
+    if not result.ok:
+        typer.echo(f"NOT INTACT: {result.allocation_problem or result.chain.message}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"intact: {result.chain.message}")
+    if result.allocations_checked is None:
+        typer.echo("allocations not regenerated: no secret given ($TRIAL_SECRET or --secret-file)")
+    else:
+        typer.echo(f"allocations regenerated from the secret: {result.allocations_checked} match")
+
+
+@app.command()
+def status(
+    db: Path = DB,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Enrolment by arm, stratum and ISO week; the largest imbalance within a stratum; baseline balance (SMD).
+
+    Example: trial status --db bc16.db
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from trial.ledger import Ledger
+    from trial.status import status as summarise
+
+    with Ledger.open(db) as ledger:
+        protocol = ledger.protocol()
+        report = summarise(ledger.allocations(), protocol)
+        report["ledger_head"] = ledger.head_hash()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    arms = protocol.arm_names
+    console.print(f"[bold]{protocol.id} {protocol.version}[/bold]: {report['enrolled']} enrolled — " + ", ".join(
+        f"{a} {n}" for a, n in report["by_arm"].items()))
+    worst = report["largest_imbalance"]
+    console.print(
+        f"largest imbalance within a stratum: {worst['difference']} ({worst['stratum']}); "
+        f"largest block {report['largest_block']}, so at most {report['largest_block'] // 2} is expected"
+    )
+    for title, key in (("by ISO week", "by_week"), ("by stratum", "by_stratum")):
+        table = Table(title=f"Enrolled {title}")
+        table.add_column(title.split()[-1])
+        for arm in arms:
+            table.add_column(arm, justify="right")
+        for label, counts in report[key].items():
+            table.add_row(label, *(str(counts.get(a, 0)) for a in arms))
+        console.print(table)
+    balance = Table(title=f"Baseline balance (standardised mean difference, {arms[0]} vs {arms[1]})")
+    for column in ("variable", "level", *arms, "SMD"):
+        balance.add_column(column, justify="left" if column in ("variable", "level") else "right")
+    for row in report["balance"]:
+        if row["kind"] == "numeric":
+            cells = [f"{row['arms'][a]['mean']:.1f} ({row['arms'][a]['sd']:.1f})" for a in arms]
+        else:
+            cells = [f"{row['arms'][a]['n']} ({100 * row['arms'][a]['share']:.1f}%)" for a in arms]
+        balance.add_row(row["variable"], row["level"] or "mean (sd)", *cells, f"{row['smd']:+.3f}")
+    console.print(balance)
+    console.print(f"ledger head {report['ledger_head']}")
+
+
+@app.command()
+def export(
+    db: Path = DB,
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+) -> None:
+    """Export the allocations: person_id, arm, stratum, randomised_on and the baseline covariates.
+
+    Example: trial export --db bc16.db --out allocations.csv
+    """
+    from trial.ledger import Ledger
+
+    with Ledger.open(db) as ledger:
+        frame = ledger.allocations()
+        covariates = [c for c in ("sex", "age", "age_band", "education_field", *ledger.protocol().analysis.covariates)
+                      if c in frame.columns]
+    columns = ["person_id", "arm", "stratum", "randomised_on", *dict.fromkeys(covariates)]
+    frame = frame[columns].copy()
+    frame["randomised_on"] = frame["randomised_on"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(out, index=False)
+    typer.echo(f"wrote {len(frame)} allocations to {out}")
+
+
+@app.command()
+def withdraw(
+    person_id: str = typer.Argument(..., help="The person's pseudonym (person_id), never the CPR number."),
+    reason: str = typer.Option(..., "--reason", help="Why the person withdrew."),
+    db: Path = DB,
+    on: str = typer.Option(None, "--on", help="Date of withdrawal (yyyy-mm-dd); default today."),
+) -> None:
+    """Record a withdrawal; the person stays in the intention-to-treat analysis.
+
+    Example: trial withdraw 3f2a9c... --reason "Flyttet fra kommunen" --db bc16.db
+    """
+    from trial.ledger import Ledger
+
+    with Ledger.open(db) as ledger:
+        ledger.withdraw(person_id, reason, as_date(on, "--on"))
+    typer.echo(f"withdrawal of {person_id} recorded; they stay in the intention-to-treat analysis")

@@ -1,0 +1,57 @@
+"""Small claimant extracts for the enrolment tests: valid-in-form fictitious CPR numbers and known eligibility."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+FIELDS = ["humaniora", "samfundsvidenskab", "naturvidenskab", "teknisk", "sundhed", "erhvervsøkonomi"]
+HEADER = ["cpr", "registered_on", "education_level", "benefit", "has_cv", "education_field", "postcode"]
+
+
+def fake_cpr(rng: np.random.Generator, born: date, female: bool, serial_hint: int) -> str:
+    """A CPR number valid in form for someone born 1937-1999 (7th digit 0-3), with the sex digit right."""
+    head = born.strftime("%d%m%y")
+    tail = int(rng.integers(0, 400)) * 10 + (serial_hint % 5) * 2 + (0 if female else 1)
+    tail = tail % 4000
+    return f"{head}-{tail:04d}"
+
+
+def claimant_rows(
+    n: int, *, seed: int, as_of: date, eligible_share: float = 0.7, start: int = 0
+) -> list[dict[str, str]]:
+    """n claimants with unique CPR numbers; about `eligible_share` meet the BC16 rules on `as_of`."""
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, str]] = []
+    used: set[str] = set()
+    i = start
+    while len(rows) < n:
+        i += 1
+        born = date(1970, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 29)))
+        female = bool(rng.integers(0, 2))
+        cpr = fake_cpr(rng, born, female, i)
+        if cpr in used:
+            continue
+        used.add(cpr)
+        ok = rng.random() < eligible_share
+        rows.append({
+            "cpr": cpr,
+            "registered_on": (as_of - timedelta(days=int(rng.integers(0, 28 if ok else 60)))).isoformat(),
+            "education_level": "LVU" if ok or rng.random() < 0.5 else "KVU",
+            "benefit": "dagpenge" if ok or rng.random() < 0.5 else "kontanthjaelp",
+            "has_cv": "ja" if ok or rng.random() < 0.5 else "nej",
+            "education_field": FIELDS[int(rng.integers(0, len(FIELDS)))],
+            "postcode": str(int(rng.choice([1000, 2100, 2200, 2300, 2400, 2500, 2600, 2800]))),
+        })
+    return rows
+
+
+def write_claimants(path: Path, rows: list[dict[str, str]], *, delimiter: str = ",", encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else HEADER, delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -1,0 +1,264 @@
+"""Enrolment: read a claimant extract, pseudonymise, screen, randomise and append it to the ledger at once.
+
+The whole file is checked before anything is written; the append happens in one transaction under SQLite's
+write lock, so concurrent runs enrol each person once and keep block balance, and a killed run leaves the
+ledger as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trial.cpr import parse_cprs
+from trial.errors import InputError, LedgerError
+from trial.ledger import Entry, Ledger
+from trial.protocol import Protocol
+from trial.randomise import BlockRandomiser
+from trial.screening import age_band, age_in_years, screen
+from trial.secret import pseudonymise_many
+from trial.tables import ROW, read_table, to_bools, to_dates
+
+REQUIRED = ["cpr", "registered_on", "education_level", "benefit", "has_cv"]
+OPTIONAL = ["birth_date", "sex", "education_field", "postcode", "jobcenter_unit"]
+_SEX = {"k": "K", "kvinde": "K", "f": "K", "female": "K", "m": "M", "mand": "M", "male": "M"}
+UNKNOWN = "ukendt"
+
+
+@dataclass
+class EnrolResult:
+    """What one run did: counts for the terminal and the roster (CPR, arm) for the analyst's list."""
+
+    file: str
+    as_of: date
+    read: int
+    duplicate_rows: int
+    already_enrolled: int
+    excluded: dict[str, int]
+    enrolled: dict[str, int]
+    roster: pd.DataFrame = field(repr=False)
+
+    @property
+    def newly_enrolled(self) -> int:
+        return sum(self.enrolled.values())
+
+
+def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.DataFrame:
+    """Read and type a claimant file; any bad cell raises InputError naming file, row and column."""
+    extra = [c for c in protocol.eligibility.require if c not in REQUIRED + OPTIONAL]
+    extra += [c for c in protocol.analysis.covariates if c not in REQUIRED + OPTIONAL + extra + ["age", "age_band"]]
+    frame = read_table(path, required=REQUIRED + extra, optional=OPTIONAL)
+    file = frame.attrs["file"]
+    ids = parse_cprs(frame)
+    typed = pd.DataFrame({"cpr": ids["cpr"], ROW: frame[ROW]})
+    typed["registered_on"] = to_dates(frame, "registered_on")
+    when = pd.Timestamp(as_of)
+    late = (typed["registered_on"] > when).to_numpy()
+    if late.any():
+        first = int(np.flatnonzero(late)[0])
+        raise InputError(
+            f"registered after the enrolment date {as_of.isoformat()}", file=file, row=int(frame[ROW].iloc[first]),
+            column="registered_on",
+        )
+    for column in ("education_level", "benefit"):
+        empty = (frame[column] == "").to_numpy()
+        if empty.any():
+            raise InputError("value is missing", file=file, row=int(frame[ROW].iloc[np.flatnonzero(empty)[0]]),
+                             column=column)
+        typed[column] = frame[column]
+    typed["has_cv"] = to_bools(frame, "has_cv")
+    born = ids["birth_date"]
+    if "birth_date" in frame.columns:
+        given = to_dates(frame, "birth_date", allow_empty=True)
+        born = given.where(given.notna(), born)
+    typed["birth_date"] = born
+    sex = ids["sex"]
+    if "sex" in frame.columns:
+        text = frame["sex"].str.lower()
+        mapped = text.map(_SEX)
+        bad = (text != "") & mapped.isna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError("sex must be K/M (kvinde/mand)", file=file, row=int(frame[ROW].iloc[first]), column="sex")
+        sex = mapped.where(text != "", sex)
+    typed["sex"] = sex
+    field_text = frame["education_field"].str.lower() if "education_field" in frame.columns else ""
+    typed["education_field"] = pd.Series(field_text, index=frame.index).replace("", UNKNOWN)
+    for column in ("postcode", "jobcenter_unit"):
+        typed[column] = frame[column] if column in frame.columns else ""
+    for column in extra:
+        wanted = protocol.eligibility.require.get(column)
+        typed[column] = to_bools(frame, column) if isinstance(wanted, bool) else frame[column]
+    typed["age"] = age_in_years(typed["birth_date"], when)
+    typed["age_band"] = age_band(typed["age"], protocol.randomisation.age_band_cuts)
+    typed.attrs["file"] = file
+    return _drop_duplicates(typed)
+
+
+def _drop_duplicates(typed: pd.DataFrame) -> pd.DataFrame:
+    """The same person twice: identical rows collapse to one, conflicting rows are an error."""
+    repeated = typed["cpr"].duplicated(keep=False)
+    if not repeated.any():
+        typed.attrs["duplicate_rows"] = 0
+        return typed
+    content = [c for c in typed.columns if c != ROW]
+    group = typed[repeated]
+    first = group.drop_duplicates("cpr").set_index("cpr")
+    for row_index, row in group[group["cpr"].duplicated()].iterrows():
+        original = first.loc[row["cpr"]]
+        for column in content:
+            if column == "cpr":
+                continue
+            a, b = original[column], row[column]
+            if not (a == b or (pd.isna(a) and pd.isna(b))):
+                raise InputError(
+                    f"the same CPR number as row {int(original[ROW])} with a different value",
+                    file=typed.attrs["file"], row=int(typed.loc[row_index, ROW]), column=column,
+                )
+    deduped = typed.drop_duplicates("cpr").copy()
+    deduped.attrs.update(typed.attrs)
+    deduped.attrs["duplicate_rows"] = len(typed) - len(deduped)
+    return deduped
+
+
+def stratum_keys(frame: pd.DataFrame, strata: list[str]) -> pd.Series:
+    """Readable stratum labels such as 'sex=K|age_band=<30|education_field=humaniora'."""
+    if not strata:
+        return pd.Series("all", index=frame.index)
+    parts = [f"{name}=" + frame[name].astype(str) for name in strata]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "|" + part
+    return key
+
+
+def enrol_file(
+    ledger: Ledger,
+    path: str | Path,
+    *,
+    secret: bytes,
+    as_of: date,
+    protocol: Protocol | None = None,
+) -> EnrolResult:
+    """Enrol one claimant file into the ledger; idempotent for people enrolled before."""
+    active = ledger.protocol()
+    if protocol is not None and protocol.fingerprint != active.fingerprint:
+        raise LedgerError(
+            f"protocol {protocol.id} {protocol.version} (fingerprint {protocol.fingerprint[:12]}…) differs from the "
+            f"one frozen in the ledger ({active.fingerprint[:12]}…); record it first with: trial amend"
+        )
+    claimants = read_claimants(path, active, as_of)
+    file_hash = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    claimants["person_id"] = pseudonymise_many(claimants["cpr"], secret)
+    when = pd.Timestamp(as_of)
+    randomiser = BlockRandomiser.for_protocol(active, secret)
+    strata = active.randomisation.strata
+    claimants["stratum"] = stratum_keys(claimants, strata)
+    recorded = datetime.now(UTC).isoformat(timespec="seconds")
+    covariates = [c for c in active.analysis.covariates if c in claimants.columns and c not in strata]
+
+    with ledger.transaction():
+        known = ledger.arms_of(claimants["person_id"])
+        already = claimants["person_id"].isin(known.keys())
+        reasons = screen(claimants[~already], active, when)
+        eligible = claimants[~already][reasons == ""]
+        positions = ledger.stratum_counts()
+        entries: list[Entry] = []
+        arms: list[str] = []
+        for person, stratum, row in zip(
+            eligible["person_id"], eligible["stratum"], eligible.itertuples(index=False), strict=True
+        ):
+            position = positions.get(stratum, 0)
+            positions[stratum] = position + 1
+            assignment = randomiser.assign(stratum, position)
+            arms.append(assignment.arm)
+            body = {
+                "sex": row.sex,
+                "age": int(row.age),
+                "age_band": row.age_band,
+                "education_field": row.education_field,
+                "education_level": row.education_level,
+                "benefit": row.benefit,
+                "postcode": row.postcode,
+                "jobcenter_unit": row.jobcenter_unit,
+                "registered_on": row.registered_on.date().isoformat(),
+                "block": assignment.block,
+                "block_size": assignment.block_size,
+                "position": assignment.position,
+                "recorded_at": recorded,
+            }
+            body |= {c: _plain(getattr(row, c)) for c in covariates}
+            entries.append(Entry("enrolment", as_of.isoformat(), body, person, assignment.arm, stratum))
+        excluded = reasons[reasons != ""].value_counts().sort_index()
+        enrolled = {arm: arms.count(arm) for arm in active.arm_names}
+        summary = {
+            "file": Path(path).name,
+            "file_sha256": file_hash,
+            "read": len(claimants) + claimants.attrs["duplicate_rows"],
+            "duplicate_rows": claimants.attrs["duplicate_rows"],
+            "already_enrolled": int(already.sum()),
+            "eligible": len(eligible) + int(already.sum()),
+            "excluded": {str(k): int(v) for k, v in excluded.items()},
+            "enrolled": enrolled,
+            "protocol_fingerprint": active.fingerprint,
+        }
+        entries.append(Entry("screening", as_of.isoformat(), summary))
+        ledger._append(entries)
+
+    arm_by_person = dict(known) | dict(zip(eligible["person_id"], arms, strict=True))
+    in_trial = claimants[claimants["person_id"].isin(arm_by_person.keys())]
+    readable = in_trial["cpr"].str.slice(0, 6) + "-" + in_trial["cpr"].str.slice(6)
+    roster = pd.DataFrame({"cpr": readable, "arm": in_trial["person_id"].map(arm_by_person)})
+    return EnrolResult(
+        file=str(path),
+        as_of=as_of,
+        read=summary["read"],
+        duplicate_rows=summary["duplicate_rows"],
+        already_enrolled=summary["already_enrolled"],
+        excluded=summary["excluded"],
+        enrolled=enrolled,
+        roster=roster.reset_index(drop=True),
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value
+
+
+def write_roster(roster: pd.DataFrame, path: str | Path) -> Path:
+    """Write the analyst's (cpr, arm) list with mode 0600: the only file where a CPR number meets an arm."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError("folder does not exist", file=path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".roster-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            roster.to_csv(handle, index=False)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_roster_target(path: str | Path | None) -> None:
+    """Fail before enrolling, not after, when the roster cannot be written."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("is a directory; --out needs a file name", file=target)
+    if not target.parent.exists():
+        raise InputError("folder does not exist", file=target.parent)

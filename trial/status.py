@@ -1,0 +1,77 @@
+"""Enrolment status: counts by arm, stratum and ISO week, block balance, and baseline balance by arm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trial.protocol import Protocol
+
+
+def _smd_numeric(a: pd.Series, b: pd.Series) -> float:
+    pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    return float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0
+
+
+def _smd_share(p: float, q: float) -> float:
+    pooled = np.sqrt((p * (1 - p) + q * (1 - q)) / 2)
+    return float((p - q) / pooled) if pooled > 0 else 0.0
+
+
+def baseline_table(allocations: pd.DataFrame, covariates: list[str], arms: list[str]) -> list[dict[str, Any]]:
+    """Per covariate (and level, for categories): n / mean per arm and the standardised mean difference.
+
+    The SMD compares the first arm with the second: (mean₁ − mean₂) / √((s₁² + s₂²)/2), shares as 0/1 means.
+    """
+    first, second = (allocations[allocations["arm"] == arm] for arm in arms[:2])
+    rows: list[dict[str, Any]] = []
+    for name in covariates:
+        if name not in allocations.columns:
+            continue
+        column = allocations[name]
+        if pd.api.types.is_numeric_dtype(column) and column.nunique() > 2:
+            rows.append({
+                "variable": name, "level": None, "kind": "numeric",
+                "arms": {arm: {"n": int(g[name].notna().sum()), "mean": float(g[name].mean()),
+                               "sd": float(g[name].std(ddof=1))} for arm, g in zip(arms, (first, second), strict=True)},
+                "smd": _smd_numeric(first[name].dropna(), second[name].dropna()),
+            })
+            continue
+        for level in sorted(column.dropna().astype(str).unique()):
+            shares = {}
+            for arm, group in zip(arms, (first, second), strict=True):
+                hits = int((group[name].astype(str) == level).sum())
+                shares[arm] = {"n": hits, "share": hits / len(group) if len(group) else float("nan")}
+            rows.append({
+                "variable": name, "level": level, "kind": "category", "arms": shares,
+                "smd": _smd_share(shares[arms[0]]["share"], shares[arms[1]]["share"]),
+            })
+    return rows
+
+
+def status(allocations: pd.DataFrame, protocol: Protocol) -> dict[str, Any]:
+    """The analyst's overview of a ledger's enrolment."""
+    arms = protocol.arm_names
+    by_arm = {arm: int((allocations["arm"] == arm).sum()) for arm in arms}
+    table = pd.crosstab(allocations["stratum"], allocations["arm"]).reindex(columns=arms, fill_value=0)
+    if len(table):
+        gaps = (table[arms[0]] - table[arms[1]]).abs()
+        worst = {"stratum": str(gaps.idxmax()), "difference": int(gaps.max())}
+    else:
+        worst = {"stratum": None, "difference": 0}
+    iso = allocations["randomised_on"].dt.isocalendar()
+    weeks = (iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)).rename("week")
+    by_week = pd.crosstab(weeks, allocations["arm"]).reindex(columns=arms, fill_value=0)
+    covariates = list(dict.fromkeys(["age", *protocol.analysis.covariates]))
+    return {
+        "protocol": {"id": protocol.id, "version": protocol.version, "fingerprint": protocol.fingerprint},
+        "enrolled": len(allocations),
+        "by_arm": by_arm,
+        "by_stratum": {str(s): {a: int(v) for a, v in row.items()} for s, row in table.iterrows()},
+        "by_week": {str(w): {a: int(v) for a, v in row.items()} for w, row in by_week.iterrows()},
+        "largest_imbalance": worst,
+        "largest_block": max(protocol.randomisation.block_sizes),
+        "balance": baseline_table(allocations, covariates, arms),
+    }
