@@ -1,0 +1,242 @@
+"""The synthetic trial behind `trial simulate`: claimants, CVs, postings, hires, spells and a known effect.
+
+The arms come from the real enrolment (secret-derived stratified blocks) run on the weekly files in order, so
+`trial init` + `trial enrol` with `secret.key` reproduce exactly the arms the spells were drawn for.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import trial
+from trial.errors import TrialError
+from trial.simulate.claimants import (
+    PERSON_COLUMNS,
+    ClaimantMix,
+    extract_dates,
+    extract_frame,
+    extract_name,
+    make_claimants,
+    make_history,
+)
+from trial.simulate.spells import SpellModel, cohort_truth, simulate_spells
+
+DEFAULT_START = date(2025, 1, 6)
+Progress = Callable[[str], None]
+
+
+def default_protocol_path() -> Path:
+    """The BC16 protocol shipped with the project (protocols/ next to the package)."""
+    return Path(trial.__file__).resolve().parents[1] / "protocols" / "bc16-jobmatch.toml"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the last day of the month when it is shorter)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def six_month_cut(start: date = DEFAULT_START) -> date:
+    """The data cut of the six-month report: six months after the first enrolment."""
+    return add_months(extract_dates(start, 1)[0], 6)
+
+
+def simulated_secret(seed: int) -> bytes:
+    """The trial secret of a simulation: derived from the seed so that the same seed gives the same files."""
+    return hashlib.sha256(f"jobmatch-trial simulated trial, seed {seed}".encode()).hexdigest().encode("ascii")
+
+
+def _write_secret(path: Path, secret: bytes) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret + b"\n")
+    os.chmod(path, 0o600)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+def _enrol_arms(
+    files: list[tuple[Path, date]], secret: bytes, protocol_path: Path, progress: Progress
+) -> tuple[pd.Series, object]:
+    """Enrol the weekly files in order into a throw-away ledger; return CPR -> arm and the protocol."""
+    try:
+        from trial.enrol import enrol_file
+        from trial.ledger import Ledger
+    except ImportError as exc:  # the enrolment is another issue's work; say so rather than fail obscurely
+        raise TrialError(f"trial simulate needs the enrolment library (trial.enrol / trial.ledger): {exc}") from None
+    from trial.protocol import load_protocol
+
+    protocol = load_protocol(protocol_path)
+    rosters = []
+    with tempfile.TemporaryDirectory(prefix="trial-simulate-") as tmp:
+        ledger = Ledger.create(Path(tmp) / "trial.db", protocol, protocol_path.read_text(encoding="utf-8"))
+        try:
+            for number, (path, as_of) in enumerate(files, start=1):
+                progress(f"enrol {number}/{len(files)}")
+                result = enrol_file(ledger, path, secret=secret, as_of=as_of, protocol=protocol)
+                rosters.append(result.roster)
+        finally:
+            ledger.close()
+    roster = pd.concat(rosters, ignore_index=True)
+    # Whatever form the roster uses, map it back to the files' DDMMYY-SSSS.
+    digits = roster["cpr"].astype(str).str.replace("-", "", regex=False)
+    cpr = digits.str.slice(0, 6) + "-" + digits.str.slice(6, 10)
+    roster = roster.assign(cpr=cpr).drop_duplicates("cpr")
+    cpr = roster["cpr"]
+    return pd.Series(roster["arm"].to_numpy(), index=cpr.to_numpy()), protocol
+
+
+def simulate(
+    out_dir: str | Path,
+    *,
+    claimants: int = 10_000,
+    postings: int | None = None,
+    effect_days: float = 10.0,
+    uptake: float = 0.7,
+    seed: int = 1,
+    start: date = DEFAULT_START,
+    weeks: int = 52,
+    data_cut: date | None = None,
+    history: int | None = None,
+    protocol_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, object]:
+    """Write a simulated trial into `out_dir` and return its truth (also written to truth.json).
+
+    `data_cut` is the date of the registry extract of spells (default: the last extract plus the horizon);
+    `postings` defaults to three per claimant, `history` (the matcher's training cohort) to half the claimants.
+    """
+    if claimants < 1:
+        raise TrialError("--claimants must be at least 1")
+    if not 0 <= uptake <= 1:
+        raise TrialError("--uptake must be a share between 0 and 1")
+    if effect_days < 0:
+        raise TrialError("--effect-days must not be negative")
+    report = progress or (lambda _message: None)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise TrialError(f"{out} is a file, not a folder")
+    if (out / "claimants").exists() and any((out / "claimants").iterdir()):
+        raise TrialError(f"{out} holds a simulated trial already; choose a new or empty folder")
+    protocol_file = Path(protocol_path) if protocol_path is not None else default_protocol_path()
+    (out / "claimants").mkdir(parents=True, exist_ok=True)
+
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    claimant_rng, history_rng, jobs_rng, spells_rng = streams
+    mix = ClaimantMix()
+    taken: set[str] = set()
+    report("claimants")
+    people, rows = make_claimants(claimant_rng, claimants, start, weeks=weeks, mix=mix, taken=taken)
+    historical = make_history(history_rng, history if history is not None else max(200, claimants // 2), start,
+                              mix, taken=taken)
+    dates = extract_dates(start, weeks)
+    files: list[tuple[Path, date]] = []
+    for week, day in enumerate(dates):
+        chunk = rows[rows["week"] == week]
+        if chunk.empty:
+            continue
+        path = out / "claimants" / extract_name(day)
+        _write_csv(extract_frame(chunk), path)
+        files.append((path, day))
+
+    secret = simulated_secret(seed)
+    _write_secret(out / "secret.key", secret)
+    arms, protocol = _enrol_arms(files, secret, protocol_file, report)
+
+    horizon = protocol.outcomes.horizon_days
+    cut = data_cut if data_cut is not None else dates[-1] + timedelta(days=horizon)
+    notes: list[str] = []
+    n_postings = postings if postings is not None else 3 * claimants
+    report("jobs")
+    try:
+        from trial.simulate.jobs import simulate_jobs
+    except ImportError:
+        simulate_jobs = None
+        notes.append("cvs.csv, postings.csv and hires.csv skipped: trial/simulate/jobs.py is not there yet")
+    if simulate_jobs is not None:
+        with_cv = people[people["has_cv"]][PERSON_COLUMNS].reset_index(drop=True)
+        jobs = simulate_jobs(
+            jobs_rng,
+            with_cv,
+            historical,
+            n_postings=n_postings,
+            start=min(historical["registered_on"]),
+            end=dates[-1] + timedelta(days=28),
+        )
+        _write_csv(jobs.cvs, out / "cvs.csv")
+        _write_csv(jobs.postings, out / "postings.csv")
+        _write_csv(jobs.hires, out / "hires.csv")
+
+    report("spells")
+    model = SpellModel()
+    data = simulate_spells(
+        spells_rng,
+        people,
+        arms,
+        treatment_arm=protocol.treatment_arm,
+        effect_days=effect_days,
+        uptake=uptake,
+        horizon=horizon,
+        data_cut=cut,
+        model=model,
+    )
+    _write_csv(data.spells, out / "spells.csv")
+    _write_csv(data.meetings, out / "meetings.csv")
+
+    look = six_month_cut(start)
+    truth: dict[str, object] = {
+        "seed": seed,
+        "protocol": protocol.id,
+        "protocol_fingerprint": protocol.fingerprint,
+        "treatment_arm": protocol.treatment_arm,
+        "control_arm": protocol.control_arm,
+        "claimants": claimants,
+        "extract_rows": len(rows),
+        "duplicate_share": round((len(rows) - claimants) / claimants, 6),
+        "weekly_files": len(files),
+        "first_extract": dates[0].isoformat(),
+        "last_extract": dates[-1].isoformat(),
+        "postings": n_postings if simulate_jobs is not None else 0,
+        "history": len(historical),
+        "eligible_share_expected": round(mix.eligible_share, 6),
+        "secret_file": "secret.key",
+        **data.truth,
+        "six_month": {
+            "as_of": look.isoformat(),
+            **cohort_truth(data.persons, protocol.treatment_arm, randomised_by=look),
+        },
+        "notes": notes,
+    }
+    truth["itt_days_saved_expected"] = uptake * effect_days
+    (out / "truth.json").write_text(json.dumps(_plain(truth), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return truth
+
+
+def _plain(value: object) -> object:
+    """JSON-ready values with floats rounded, so the file is the same on every run and machine."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+__all__ = ["DEFAULT_START", "add_months", "default_protocol_path", "simulate", "simulated_secret", "six_month_cut"]
