@@ -1,1 +1,195 @@
-"""Commands registered on trial.cli._app (filled in by its issue)."""
+"""`trial analyse`: the intention-to-treat estimates of a trial as JSON, or a readable summary on the terminal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from trial.cli._app import app, as_date
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@app.command("analyse")
+def analyse_command(
+    outcomes: Path = typer.Option(..., "--outcomes", help="Registry spells: person_id or cpr, start, end, exit."),
+    as_of: str = typer.Option(..., "--as-of", help="Data cut of the spells (yyyy-mm-dd); open spells end here."),
+    protocol: Path | None = typer.Option(None, "--protocol", help="Protocol TOML (default with --db: the ledger's)."),
+    db: Path | None = typer.Option(None, "--db", help="The trial ledger (SQLite file)."),
+    allocations: Path | None = typer.Option(
+        None, "--allocations", help="Allocation file instead of a ledger: person_id, arm, stratum, randomised_on."
+    ),
+    horizon: int | None = typer.Option(None, "--horizon", min=1, help="Follow-up horizon in days (protocol's)."),
+    event: list[str] | None = typer.Option(None, "--event", help="Exit(s) counted as the event (protocol's)."),
+    bootstrap: int | None = typer.Option(None, "--bootstrap", min=0, help="Bootstrap replicates (protocol's)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap, for reproducible intervals."),
+    secret_file: Path | None = typer.Option(
+        None, "--secret-file", help="Trial secret, needed when the spells carry cpr (default: $TRIAL_SECRET)."
+    ),
+    json_file: Path | None = typer.Option(None, "--json", help="Write the full result as JSON here ('-' = stdout)."),
+) -> None:
+    """Estimate days saved, hazard ratio, employment rate and more from registry spells (intention to treat).
+
+    Example: trial analyse --db trial.db --outcomes spells.csv --as-of 2020-06-30 --json analysis.json
+    """
+    from trial.allocations import load_allocations
+    from trial.analysis import analyse
+    from trial.errors import TrialError
+    from trial.outcomes import read_spells
+    from trial.protocol import load_protocol
+
+    if (db is None) == (allocations is None):
+        raise TrialError("give either --db or --allocations, not both or neither")
+    if protocol is None and db is None:
+        raise TrialError("--protocol is needed with --allocations")
+    inputs: dict[str, Any] = {}
+    withdrawals = recommendations = None
+    ledger_protocol = None
+    if db is not None:
+        from trial.ledger import Ledger
+
+        if not db.is_file():
+            raise TrialError(f"{db}: ledger not found")
+        with Ledger.open(db) as ledger:
+            ledger_protocol = ledger.protocol()
+            withdrawals = ledger.withdrawals()
+            log = ledger.recommendations()
+            recommendations = log if len(log) else None
+            inputs["ledger"] = {"path": str(db), "sha256": _sha256(db), "head_hash": ledger.head_hash()}
+    chosen = load_protocol(protocol) if protocol is not None else ledger_protocol
+    if protocol is not None:
+        inputs["protocol"] = {"path": str(protocol), "sha256": _sha256(protocol)}
+        if ledger_protocol is not None and ledger_protocol.fingerprint != chosen.fingerprint:
+            raise TrialError(f"{protocol}: differs from the protocol frozen in {db} (record an amendment first)")
+    frame = load_allocations(db=db, allocations=allocations, protocol=chosen)
+    if allocations is not None:
+        inputs["allocations"] = {"path": str(allocations), "sha256": _sha256(allocations)}
+    secret = None
+    if secret_file is not None:
+        from trial.secret import load_secret
+
+        secret = load_secret(secret_file)
+    binary = chosen.outcomes.binary
+    spells = read_spells(outcomes, secret=secret, extra=(binary.column.lower(),) if binary else ())
+    inputs["outcomes"] = {"path": str(outcomes), "sha256": _sha256(outcomes)}
+
+    result = analyse(
+        chosen,
+        frame,
+        spells,
+        as_date(as_of),
+        horizon_days=horizon,
+        event_exits=event or None,
+        bootstrap=bootstrap,
+        seed=seed,
+        withdrawals=withdrawals,
+        recommendations=recommendations,
+        inputs=inputs,
+    )
+    text = json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False)
+    if json_file is not None and str(json_file) == "-":
+        sys.stdout.write(text + "\n")
+        return
+    if json_file is not None:
+        json_file.write_text(text + "\n", encoding="utf-8")
+    _print_summary(result, chosen)
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _ci(pair: list[float | None], digits: int = 1) -> str:
+    return f"[{_fmt(pair[0], digits)}; {_fmt(pair[1], digits)}]"
+
+
+def _p(value: float | None) -> str:
+    return "–" if value is None else ("<0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _print_summary(result: dict[str, Any], protocol: Any) -> None:
+    """A readable, bilingual summary of the main estimates."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    meta = result["meta"]
+    arms = [meta["arms"]["control"], meta["arms"]["treatment"]]
+    labels = {a.name: a.label_da or a.name for a in protocol.arms}
+    level = f"{meta['confidence_level']:.0%}"
+    table = Table(
+        title=f"{protocol.id} {protocol.version} — data cut {meta['as_of']}, horizon {meta['horizon_days']} days"
+    )
+    table.add_column("Arm / arm")
+    for name, justify in [
+        ("n", "right"),
+        ("Beskæftiget / employed", "right"),
+        ("Median dage / days", "right"),
+        ("Ledige dage (RMST) / days unemployed", "right"),
+        (f"Beskæftigelsesfrekvens / employment rate, {level} CI", "right"),
+        ("Ledighedsgrad / share unemployed", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for arm in arms:
+        a = result["arms"][arm]
+        table.add_row(
+            f"{labels.get(arm, arm)} ({arm})",
+            str(a["n"]),
+            str(a["events"]),
+            _fmt(a["median_days"], 0),
+            f"{_fmt(a['rmst_days'])} ± {_fmt(a['rmst_se'])}",
+            f"{a['employment_rate']:.1%} {_ci([x * 100 if x is not None else None for x in a['employment_rate_ci']])}",
+            f"{a['unemployed_share']:.1%}",
+        )
+    console.print(table)
+    e = result["effects"]
+    ds, hr, hra = e["days_saved"], e["hazard_ratio"], e["hazard_ratio_adjusted"]
+    lines = [
+        f"Dage sparet / days saved: {_fmt(ds['estimate'])} {level} CI {_ci(ds['ci'])}, p {_p(ds['p'])}; "
+        f"bootstrap {_ci(ds['ci_bootstrap'])} "
+        f"({meta['bootstrap']['replicates']} replicates, seed {meta['bootstrap']['seed']})",
+        f"Hazard ratio: {_fmt(hr['estimate'], 3)} {_ci(hr['ci'], 3)}, p {_p(hr['p'])}; "
+        f"adjusted / justeret {_fmt(hra['estimate'], 3)} {_ci(hra['ci'], 3)}, p {_p(hra['p'])}",
+        f"Log-rank: chi2 {_fmt(e['logrank']['statistic'], 3)}, p {_p(e['logrank']['p'])}"
+        + (
+            f"; stratified / stratificeret chi2 {_fmt(e['logrank_stratified']['statistic'], 3)}, "
+            f"p {_p(e['logrank_stratified']['p'])}"
+            if e["logrank_stratified"]
+            else ""
+        ),
+        f"Beskæftigelsesfrekvens, forskel / employment rate difference: "
+        f"{_fmt(100 * e['employment_rate_difference']['estimate'])} percentage points "
+        f"{_ci([None if x is None else 100 * x for x in e['employment_rate_difference']['ci']])}",
+        f"Proportional hazards (Schoenfeld): p {_p(e['ph_test']['p'])}",
+    ]
+    if "cace_days_saved" in e and e["cace_days_saved"]["estimate"] is not None:
+        c = e["cace_days_saved"]
+        lines.append(
+            f"Dage sparet blandt modtagere (CACE) / days saved among compliers: {_fmt(c['estimate'])} {_ci(c['ci'])}"
+        )
+    if "binary" in e and "difference" in e["binary"]:
+        b = e["binary"]
+        lines.append(
+            f"{b['name']}: difference {_fmt(100 * b['difference']['estimate'])} percentage points "
+            f"{_ci([None if x is None else 100 * x for x in b['difference']['ci']])}"
+        )
+    problems = {k: v for k, v in result["data_quality"].items() if v}
+    lines.append(
+        "Datakvalitet / data quality: "
+        + (", ".join(f"{k} {v}" for k, v in problems.items()) if problems else "no problems found")
+    )
+    for note in result["notes"]:
+        lines.append(f"Note: {note}")
+    for line in lines:
+        console.print(line, highlight=False, markup=False)

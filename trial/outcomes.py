@@ -1,0 +1,210 @@
+"""Registry benefit spells → one analysis row per participant (days, status, exit), with every data problem counted.
+
+Time origin is the randomisation date; the index spell is the spell containing it or starting within the protocol's
+index window after it; follow-up ends at the spell's end, the data cut or the horizon, whichever comes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trial.errors import InputError
+
+CENSORED, EVENT, COMPETING = 0, 1, 2
+
+# Data-quality reasons, in the order a reader meets them; every spell row or person lands in at most one of the
+# row-level reasons (first match wins), and people without an index spell are counted once.
+REASONS = (
+    "spell_of_person_not_allocated",
+    "spell_starts_after_data_cut",
+    "spell_ends_before_it_starts",
+    "spell_ends_after_data_cut",
+    "exit_given_for_open_spell",
+    "exit_missing_for_ended_spell",
+    "unknown_exit",
+    "overlapping_spells",
+    "randomised_after_data_cut",
+    "no_index_spell",
+)
+
+
+@dataclass(frozen=True)
+class OutcomeRules:
+    """What counts as an event and how long follow-up runs; taken from the protocol, overridable from the CLI."""
+
+    event_exits: tuple[str, ...]
+    competing_exits: tuple[str, ...]
+    horizon_days: int
+    index_window_days: int
+    as_of: pd.Timestamp
+
+    @classmethod
+    def from_protocol(
+        cls,
+        protocol: object,
+        as_of: object,
+        *,
+        horizon_days: int | None = None,
+        event_exits: list[str] | None = None,
+    ) -> OutcomeRules:
+        """Rules of a protocol's `outcomes` section; `--event` moves the named exits from competing to event."""
+        outcomes = protocol.outcomes  # type: ignore[attr-defined]
+        events = tuple(event_exits) if event_exits else tuple(outcomes.event_exits)
+        known = [*outcomes.event_exits, *outcomes.competing_exits]
+        competing = tuple(e for e in known if e not in events)
+        return cls(
+            event_exits=events,
+            competing_exits=competing,
+            horizon_days=int(horizon_days or outcomes.horizon_days),
+            index_window_days=int(outcomes.index_window_days),
+            as_of=pd.Timestamp(as_of).normalize(),
+        )
+
+
+@dataclass
+class OutcomeTable:
+    """One row per analysed participant plus the accounting of everyone and every spell row."""
+
+    frame: pd.DataFrame
+    data_quality: dict[str, int]
+    without_outcome: pd.DataFrame
+    rules: OutcomeRules
+    examples: dict[str, list[int]] = field(default_factory=dict)
+
+
+def read_spells(path: str | Path, *, secret: bytes | None = None, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a spells file (person_id or cpr; start; end; exit) into typed columns; CPR numbers become pseudonyms.
+
+    A cpr column needs the trial secret (from `secret`, else `$TRIAL_SECRET`); the CPR numbers are dropped at once.
+    """
+    from trial.secret import load_secret, pseudonymise
+    from trial.tables import read_table, to_dates
+
+    table = read_table(path, required=["start"], optional=["end", "exit", *extra], one_of=[("person_id", "cpr")])
+    if "cpr" in table.columns and "person_id" not in table.columns:
+        key = secret if secret is not None else load_secret()
+        table["person_id"] = pseudonymise(table["cpr"], key, file=table.attrs.get("file"))
+        table = table.drop(columns=["cpr"])
+    spells = pd.DataFrame(
+        {
+            "person_id": table["person_id"].astype(str),
+            "start": to_dates(table, "start"),
+            "end": to_dates(table, "end", allow_empty=True) if "end" in table.columns else pd.NaT,
+            "exit": table["exit"].str.lower() if "exit" in table.columns else "",
+            "_row": table["_row"],
+        }
+    )
+    for column in extra:
+        if column in table.columns:
+            spells[column] = table[column]
+    spells.attrs["file"] = table.attrs.get("file")
+    return spells
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
+    return ((later - earlier) / np.timedelta64(1, "D")).to_numpy(dtype=float)
+
+
+def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: OutcomeRules) -> OutcomeTable:
+    """Pick each participant's index spell and turn it into (time in days, status, exit), counting every problem.
+
+    Rows that cannot be used are counted by reason, never silently dropped: a spell ending after the data cut is
+    treated as open at the cut, an ended spell with a missing or unknown exit is censored at its end.
+    """
+    required = {"person_id", "arm", "randomised_on"}
+    missing = required - set(allocations.columns)
+    if missing:
+        raise InputError(f"allocations lack the column(s) {', '.join(sorted(missing))}")
+    for column in ("person_id", "start"):
+        if column not in spells.columns:
+            raise InputError("required column is missing", file=spells.attrs.get("file"), column=column)
+    quality = dict.fromkeys(REASONS, 0)
+    examples: dict[str, list[int]] = {}
+    spells = spells.copy()
+    if "end" not in spells.columns:
+        spells["end"] = pd.NaT
+    if "exit" not in spells.columns:
+        spells["exit"] = ""
+    if "_row" not in spells.columns:
+        spells["_row"] = np.arange(2, len(spells) + 2)
+    spells["exit"] = spells["exit"].fillna("").astype(str).str.strip().str.lower()
+    spells["start"] = pd.to_datetime(spells["start"])
+    spells["end"] = pd.to_datetime(spells["end"])
+    as_of = rules.as_of
+
+    def count(reason: str, mask: pd.Series) -> None:
+        quality[reason] += int(mask.sum())
+        if mask.any():
+            examples[reason] = [int(r) for r in spells.loc[mask, "_row"].head(5)]
+
+    allocated = allocations.drop_duplicates("person_id").set_index("person_id")
+    known_person = spells["person_id"].isin(allocated.index)
+    count("spell_of_person_not_allocated", ~known_person)
+    spells = spells[known_person]
+    late_start = spells["start"] > as_of
+    count("spell_starts_after_data_cut", late_start)
+    spells = spells[~late_start]
+    backwards = spells["end"].notna() & (spells["end"] < spells["start"])
+    count("spell_ends_before_it_starts", backwards)
+    spells = spells[~backwards].copy()
+
+    # What was not known at the data cut is treated as not yet happened: the spell is open at the cut.
+    late_end = spells["end"] > as_of
+    count("spell_ends_after_data_cut", late_end)
+    spells.loc[late_end, ["end", "exit"]] = [pd.NaT, ""]
+    open_with_exit = spells["end"].isna() & (spells["exit"] != "")
+    count("exit_given_for_open_spell", open_with_exit)
+    spells.loc[open_with_exit, "exit"] = ""
+    ended = spells["end"].notna()
+    count("exit_missing_for_ended_spell", ended & (spells["exit"] == ""))
+    known_exits = set(rules.event_exits) | set(rules.competing_exits)
+    count("unknown_exit", ended & (spells["exit"] != "") & ~spells["exit"].isin(known_exits))
+
+    spells = spells.sort_values(["person_id", "start", "_row"], kind="stable")
+    open_end = spells["end"].fillna(pd.Timestamp.max)
+    previous_end = open_end.groupby(spells["person_id"]).cummax().groupby(spells["person_id"]).shift()
+    count("overlapping_spells", previous_end.notna() & (spells["start"] <= previous_end))
+
+    origin = spells["person_id"].map(allocated["randomised_on"]).pipe(pd.to_datetime)
+    window_end = origin + pd.Timedelta(days=rules.index_window_days)
+    contains = (spells["start"] <= origin) & (open_end >= origin)
+    starts_soon = (spells["start"] > origin) & (spells["start"] <= window_end)
+    candidates = spells[contains | starts_soon].assign(_late=starts_soon[contains | starts_soon].astype(int))
+    index = candidates.sort_values(["person_id", "_late", "start", "_row"], kind="stable").drop_duplicates("person_id")
+    index = index.set_index("person_id")
+
+    people = allocations.drop_duplicates("person_id").reset_index(drop=True)
+    people["randomised_on"] = pd.to_datetime(people["randomised_on"])
+    after_cut = people["randomised_on"] > as_of
+    quality["randomised_after_data_cut"] = int(after_cut.sum())
+    has_index = people["person_id"].isin(index.index) & ~after_cut
+    quality["no_index_spell"] = int((~has_index & ~after_cut).sum())
+    without = people.loc[~has_index, ["person_id", "arm"]].assign(
+        reason=np.where(after_cut[~has_index], "randomised_after_data_cut", "no_index_spell")
+    )
+
+    analysed = people[has_index].reset_index(drop=True)
+    chosen = index.loc[analysed["person_id"]]
+    end = pd.Series(chosen["end"].to_numpy(), index=analysed.index)
+    exits = pd.Series(chosen["exit"].to_numpy(), index=analysed.index)
+    observed_end = end.fillna(as_of)
+    time = _days(observed_end, analysed["randomised_on"])
+    status = np.full(len(analysed), CENSORED)
+    status[(end.notna() & exits.isin(rules.event_exits)).to_numpy()] = EVENT
+    status[(end.notna() & exits.isin(rules.competing_exits)).to_numpy()] = COMPETING
+    beyond = time > rules.horizon_days
+    status[beyond] = CENSORED
+    time = np.minimum(time, rules.horizon_days)
+    analysed["time"] = time
+    analysed["status"] = status
+    analysed["event"] = (status == EVENT).astype(int)
+    analysed["exit"] = np.where(status != CENSORED, exits.to_numpy(), "")
+    analysed["index_row"] = chosen["_row"].to_numpy()
+    for column in spells.columns:
+        if column not in {"person_id", "start", "end", "exit", "_row"} and column not in analysed.columns:
+            analysed[column] = chosen[column].to_numpy()
+    return OutcomeTable(analysed, quality, without.reset_index(drop=True), rules, examples)
