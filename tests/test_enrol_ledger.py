@@ -1,0 +1,218 @@
+"""Enrolment into the ledger through the real CLI: idempotence, arms, secrets, protocol freezing, GDPR."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.factory import claimant_rows, write_claimants
+from trial.cli import app
+from trial.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
+SECRET = "test-secret-0123456789abcdef"
+AS_OF = date(2026, 3, 2)
+runner = CliRunner()
+
+
+def run(*args: str, secret: str | None = SECRET):
+    env = {"TRIAL_SECRET": secret} if secret is not None else {}
+    if secret is None:
+        os.environ.pop("TRIAL_SECRET", None)
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    db = tmp_path / "trial.db"
+    result = run("init", "--protocol", PROTOCOL, "--db", db)
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def enrol(db: Path, file: Path, *extra: str, secret: str | None = SECRET):
+    return run("enrol", file, "--db", db, "--as-of", AS_OF.isoformat(), *extra, secret=secret)
+
+
+def test_enrol_counts_arms_and_is_idempotent(ledger: Path, tmp_path: Path) -> None:
+    rows = claimant_rows(300, seed=3, as_of=AS_OF)
+    file = write_claimants(tmp_path / "week1.csv", rows)
+    first = enrol(ledger, file, "--out", tmp_path / "roster.csv")
+    assert first.exit_code == 0, first.output
+    roster = list(csv.DictReader((tmp_path / "roster.csv").open()))
+    with Ledger.open(ledger) as led:
+        alloc = led.allocations()
+        screening = led.screening()
+    assert len(roster) == len(alloc) > 0
+    assert stat.S_IMODE((tmp_path / "roster.csv").stat().st_mode) == 0o600
+    # Every excluded person has a reason, and the counts add up to what was read.
+    run_counts = screening.iloc[0]
+    excluded = sum(v for k, v in run_counts.items() if k.startswith("excluded_"))
+    assert excluded + len(alloc) == len(rows) == run_counts["read"]
+    # A second run over the same file, and a later file repeating people, changes no arm and enrols no one again.
+    again = enrol(ledger, file, "--out", tmp_path / "roster2.csv")
+    assert again.exit_code == 0
+    assert f"already enrolled (arm kept): {len(alloc)}" in again.output
+    assert list(csv.DictReader((tmp_path / "roster2.csv").open())) == roster
+    mixed = write_claimants(tmp_path / "week2.csv", rows[:40] + claimant_rows(50, seed=99, as_of=AS_OF, start=10_000))
+    assert enrol(ledger, mixed).exit_code == 0
+    with Ledger.open(ledger) as led:
+        later = led.allocations().set_index("person_id")
+    assert later.loc[alloc["person_id"], "arm"].tolist() == alloc["arm"].tolist()
+    assert later.index.is_unique
+
+
+def test_same_secret_reproduces_and_another_does_not(tmp_path: Path) -> None:
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(400, seed=5, as_of=AS_OF))
+    arms = []
+    for name, secret in (("a", SECRET), ("b", SECRET), ("c", "another-secret-987654321")):
+        db = tmp_path / f"{name}.db"
+        assert run("init", "--protocol", PROTOCOL, "--db", db).exit_code == 0
+        assert enrol(db, file, secret=secret).exit_code == 0
+        with Ledger.open(db) as led:
+            arms.append(led.allocations().sort_values("stratum", kind="stable")["arm"].tolist())
+    assert arms[0] == arms[1]
+    assert arms[0] != arms[2]
+    # Pseudonyms are keyed: another secret gives other pseudonyms for the same people.
+    with Ledger.open(tmp_path / "a.db") as a, Ledger.open(tmp_path / "c.db") as c:
+        assert not set(a.allocations()["person_id"]) & set(c.allocations()["person_id"])
+
+
+def test_no_cpr_number_in_the_ledger_bytes(ledger: Path, tmp_path: Path) -> None:
+    rows = claimant_rows(200, seed=7, as_of=AS_OF)
+    file = write_claimants(tmp_path / "c.csv", rows)
+    assert enrol(ledger, file).exit_code == 0
+    raw = ledger.read_bytes()
+    for row in rows:
+        digits = row["cpr"].replace("-", "")
+        assert digits.encode() not in raw
+        assert row["cpr"].encode() not in raw
+        assert row["cpr"].encode("utf-16-le") not in raw
+
+
+def test_init_refuses_to_overwrite(ledger: Path) -> None:
+    before = ledger.read_bytes()
+    result = run("init", "--protocol", PROTOCOL, "--db", ledger)
+    assert result.exit_code == 2
+    assert "exists already" in result.output
+    assert ledger.read_bytes() == before
+
+
+def test_changed_protocol_is_refused_until_amended(ledger: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "bc16-v1.1.toml"
+    changed.write_text(PROTOCOL.read_text().replace('version = "1.0"', 'version = "1.1"'), encoding="utf-8")
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(20, seed=8, as_of=AS_OF))
+    refused = enrol(ledger, file, "--protocol", changed)
+    assert refused.exit_code == 2 and "differs from the one frozen" in refused.output
+    with Ledger.open(ledger) as led:
+        assert led.count("enrolment") == 0
+    assert run("amend", "--protocol", changed, "--db", ledger, "--reason", "Version bump").exit_code == 0
+    accepted = enrol(ledger, file, "--protocol", changed)
+    assert accepted.exit_code == 0, accepted.output
+    with Ledger.open(ledger) as led:
+        assert led.protocol().version == "1.1"
+        assert [h["kind"] for h in led.protocol_history()] == ["protocol", "amendment"]
+    # The randomisation cannot be amended once the trial runs.
+    blocks = tmp_path / "blocks.toml"
+    blocks.write_text(PROTOCOL.read_text().replace("block_sizes = [2, 4, 6]", "block_sizes = [4]"), encoding="utf-8")
+    result = run("amend", "--protocol", blocks, "--db", ledger, "--reason", "x")
+    assert result.exit_code == 2 and "randomisation" in result.output
+
+
+def test_secret_rules(ledger: Path, tmp_path: Path) -> None:
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(10, seed=9, as_of=AS_OF))
+    missing = enrol(ledger, file, secret=None)
+    assert missing.exit_code == 2 and "TRIAL_SECRET" in missing.output
+    key = tmp_path / "trial.key"
+    assert run("keygen", key).exit_code == 0
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert run("keygen", key).exit_code == 2  # never overwritten
+    os.chmod(key, 0o644)
+    loose = enrol(ledger, file, "--secret-file", key, secret=None)
+    assert loose.exit_code == 2 and "readable by others" in loose.output
+    os.chmod(key, 0o600)
+    assert enrol(ledger, file, "--secret-file", key, secret=None).exit_code == 0
+    short = enrol(ledger, file, secret="short")
+    assert short.exit_code == 2 and "too short" in short.output
+
+
+def test_withdraw_export_and_status(ledger: Path, tmp_path: Path) -> None:
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(120, seed=10, as_of=AS_OF))
+    assert enrol(ledger, file).exit_code == 0
+    out = tmp_path / "alloc.csv"
+    assert run("export", "--db", ledger, "--out", out).exit_code == 0
+    exported = list(csv.DictReader(out.open()))
+    assert list(exported[0])[:4] == ["person_id", "arm", "stratum", "randomised_on"]
+    assert {"sex", "age_band", "education_field"} <= set(exported[0])
+    person = exported[0]["person_id"]
+    assert run("withdraw", person, "--reason", "Flyttet", "--db", ledger).exit_code == 0
+    twice = run("withdraw", person, "--reason", "Flyttet", "--db", ledger)
+    assert twice.exit_code == 2 and "already withdrawn" in twice.output
+    assert run("withdraw", "nobody", "--reason", "x", "--db", ledger).exit_code == 2
+    with Ledger.open(ledger) as led:
+        assert led.withdrawals()["person_id"].tolist() == [person]
+        assert len(led.allocations()) == len(exported)  # withdrawn people stay in the ITT population
+    status = run("status", "--db", ledger, "--json")
+    data = json.loads(status.output)
+    assert sum(data["by_arm"].values()) == len(exported)
+    by_stratum = data["by_stratum"]
+    worst = max(abs(v["treatment"] - v["control"]) for v in by_stratum.values())
+    assert data["largest_imbalance"]["difference"] == worst <= 3
+
+
+def test_verify_detects_tampering_after_triggers_are_dropped(ledger: Path, tmp_path: Path) -> None:
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(60, seed=11, as_of=AS_OF))
+    assert enrol(ledger, file).exit_code == 0
+    good = run("verify", "--db", ledger)
+    assert good.exit_code == 0 and "match" in good.output
+    pristine = ledger.read_bytes()
+
+    def tampered(*sql: str) -> str:
+        ledger.write_bytes(pristine)
+        con = sqlite3.connect(ledger)
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute(sql[0])  # the triggers refuse it first …
+        con.execute("DROP TRIGGER log_no_update")
+        con.execute("DROP TRIGGER log_no_delete")
+        for statement in sql:  # … so a tamperer drops them
+            con.execute(statement)
+        con.commit()
+        con.close()
+        result = run("verify", "--db", ledger)
+        assert result.exit_code == 1
+        return result.output
+
+    assert "row 5" in tampered("UPDATE log SET arm = CASE arm WHEN 'treatment' THEN 'control' ELSE 'treatment' END "
+                               "WHERE seq = 5")
+    assert "row 5" in tampered("DELETE FROM log WHERE seq = 5")
+    # Reorder: rows 4 and 5 swap places, each keeping its own content and hash.
+    out = tampered(
+        "UPDATE log SET seq = -4 WHERE seq = 4",
+        "UPDATE log SET seq = 4 WHERE seq = 5",
+        "UPDATE log SET seq = 5 WHERE seq = -4",
+    )
+    assert "row 4" in out
+    # Dropping the triggers alone is reported too.
+    ledger.write_bytes(pristine)
+    con = sqlite3.connect(ledger)
+    con.execute("DROP TRIGGER log_no_delete")
+    con.commit()
+    con.close()
+    result = run("verify", "--db", ledger)
+    assert result.exit_code == 1 and "triggers" in result.output
+
+
+def test_verify_with_wrong_secret_flags_allocations(ledger: Path, tmp_path: Path) -> None:
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(80, seed=12, as_of=AS_OF))
+    assert enrol(ledger, file).exit_code == 0
+    result = run("verify", "--db", ledger, secret="a-different-secret-entirely")
+    assert result.exit_code == 1 and "allocation sequence" in result.output
