@@ -1,0 +1,205 @@
+"""The report's figures as inline SVG text: Kaplan-Meier curves, cumulative incidence, and the subgroup forest plot.
+
+Every label arrives from the caller (the templates hold all user-facing text); curves are thinned to a few
+hundred points so a trial of any size gives a small SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Colour-blind safe (Okabe-Ito), given to arms by their order on the page, never by their role.
+ARM_COLOURS = ("#0072B2", "#D55E00")
+MAX_POINTS = 400
+
+
+@dataclass
+class Curve:
+    """One arm's step curve, optionally with a pointwise confidence band."""
+
+    label: str
+    colour: str
+    time: np.ndarray
+    value: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+
+
+@dataclass
+class ForestRow:
+    """One row of the forest plot; `estimate` None leaves the row empty (a suppressed or missing estimate)."""
+
+    label: str
+    estimate: float | None
+    lower: float | None = None
+    upper: float | None = None
+    heading: bool = False
+
+
+@dataclass
+class Panel:
+    """One small multiple of the cumulative-incidence figure."""
+
+    title: str
+    curves: list[Curve] = field(default_factory=list)
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    """Matplotlib with the file-writing backend and text kept as text, imported only when a figure is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.family": "sans-serif",
+            "font.size": 10,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    return plt
+
+
+def thin_steps(time: np.ndarray, *values: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, ...]:
+    """Sample right-continuous step functions on at most `max_points` times, keeping the first and last step.
+
+    Sampling the function on a fine grid keeps its drawn shape while the SVG stays small for 100,000 people.
+    """
+    time = np.asarray(time, dtype=float)
+    if len(time) <= max_points:
+        return (time, *(np.asarray(v, dtype=float) for v in values))
+    grid = np.unique(np.concatenate([np.linspace(time[0], time[-1], max_points - 1), [time[-1]]]))
+    index = np.searchsorted(time, grid, side="right") - 1
+    index = np.clip(index, 0, len(time) - 1)
+    return (grid, *(np.asarray(v, dtype=float)[index] for v in values))
+
+
+def _svg(fig, name: str) -> str:  # type: ignore[no-untyped-def]
+    """The figure as SVG text ready to inline: no XML prolog, no date, ids unique to this figure."""
+    plt = _pyplot()
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.hashsalt": name, "svg.id": name}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    # matplotlib names every element ("figure_1", "patch_1"...); prefix them so several SVGs share one page.
+    text = re.sub(r'id="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', text)
+    text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{name}-{m.group(1)})", text)
+    text = re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{name}-{m.group(1)}"', text)
+    # Scale with the page (phones) rather than keep matplotlib's fixed size in points.
+    text = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="figure" role="img"', text, count=1)
+    return text
+
+
+def _draw_curves(ax, curves: Sequence[Curve], stop: float | None) -> None:  # type: ignore[no-untyped-def]
+    for curve in curves:
+        time, value = np.asarray(curve.time, dtype=float), np.asarray(curve.value, dtype=float)
+        arrays = [value]
+        if curve.lower is not None and curve.upper is not None:
+            arrays += [np.asarray(curve.lower, dtype=float), np.asarray(curve.upper, dtype=float)]
+        if stop is not None:
+            keep = time <= stop
+            time, arrays = time[keep], [a[keep] for a in arrays]
+        if len(time) == 0:
+            continue
+        thinned = thin_steps(time, *arrays)
+        t, v = thinned[0], thinned[1]
+        if len(thinned) == 4:
+            ax.fill_between(t, thinned[2], thinned[3], step="post", color=curve.colour, alpha=0.18, linewidth=0)
+        ax.step(t, v, where="post", color=curve.colour, linewidth=1.8, label=curve.label)
+
+
+def km_svg(
+    curves: Sequence[Curve],
+    *,
+    horizon: float,
+    xlabel: str,
+    ylabel: str,
+    tick_step: int = 28,
+    stops: Sequence[float | None] | None = None,
+) -> str:
+    """Kaplan-Meier curves with 95% bands, ticks every `tick_step` days; each curve ends at its `stops` entry."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    for i, curve in enumerate(curves):
+        _draw_curves(ax, [curve], stops[i] if stops else None)
+    ax.set_xlim(0, horizon)
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(np.arange(0, horizon + 1, tick_step))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.legend(loc="upper right", frameon=False)
+    return _svg(fig, "km")
+
+
+def cif_svg(
+    panels: Sequence[Panel],
+    *,
+    horizon: float,
+    xlabel: str,
+    ylabel: str,
+    tick_step: int = 28,
+    stops: Sequence[float | None] | None = None,
+) -> str:
+    """Cumulative incidence of each exit as small multiples with a shared y axis, one line per arm."""
+    plt = _pyplot()
+    width = max(1, len(panels))
+    fig, axes = plt.subplots(1, width, figsize=(7.0, 3.0), sharey=True, squeeze=False)
+    top = max((float(np.nanmax(c.value)) for p in panels for c in p.curves if len(c.value)), default=0.0)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for i, curve in enumerate(panel.curves):
+            _draw_curves(ax, [curve], stops[i] if stops else None)
+        ax.set_title(panel.title, fontsize=10)
+        ax.set_xlim(0, horizon)
+        ax.set_xticks(np.arange(0, horizon + 1, tick_step * 2))
+        ax.set_xlabel(xlabel)
+        ax.grid(True, color="#dddddd", linewidth=0.6)
+    axes[0][0].set_ylim(0, min(1.0, max(0.05, top * 1.1)))
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(loc="upper left", frameon=False, fontsize=9)
+    return _svg(fig, "cif")
+
+
+def forest_svg(rows: Sequence[ForestRow], *, xlabel: str, reference: float = 1.0, log_scale: bool = True) -> str:
+    """A forest plot: one estimate with its interval per row, headings in bold, a line at no effect."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(rows) + 1.0))
+    y = np.arange(len(rows))[::-1]
+    values = [v for r in rows for v in (r.lower, r.upper, r.estimate) if v is not None and np.isfinite(v)]
+    for yi, row in zip(y, rows, strict=True):
+        if row.estimate is None or not np.isfinite(row.estimate):
+            continue
+        lo = row.lower if row.lower is not None else row.estimate
+        hi = row.upper if row.upper is not None else row.estimate
+        ax.plot([lo, hi], [yi, yi], color="#333333", linewidth=1.2)
+        ax.plot([row.estimate], [yi], marker="s", color="#333333", markersize=5)
+    ax.axvline(reference, color="#888888", linewidth=0.8, linestyle="--")
+    ax.set_yticks(y)
+    ax.set_yticklabels([r.label for r in rows])
+    for label, row in zip(ax.get_yticklabels(), rows, strict=True):
+        if row.heading:
+            label.set_fontweight("bold")
+    if log_scale and values and min(values) > 0:
+        ax.set_xscale("log")
+        low, high = min([*values, reference]), max([*values, reference])
+        ax.set_xlim(low / 1.15, high * 1.15)
+        ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if low / 1.15 <= t <= high * 1.15]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(xlabel)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    return _svg(fig, "forest")
