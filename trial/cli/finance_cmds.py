@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,8 @@ def _console() -> Any:
     from rich.console import Console
 
     console = Console()
-    # Captured or piped output would otherwise be squeezed to 80 columns.
-    return console if console.is_terminal else Console(width=130)
+    # Captured or piped output would otherwise be squeezed to 80 columns; $COLUMNS still wins.
+    return console if console.is_terminal or "COLUMNS" in os.environ else Console(width=130)
 
 
 def _write_json(data: dict[str, Any], target: Path | None) -> None:
@@ -170,11 +171,12 @@ def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
                 _number(g["payback_years"], lang, 2),
             )
         console.print(table)
-        console.print(
-            "Målgrupperne er alternative afgrænsninger (de overlapper) og lægges ikke sammen."
-            if da
-            else "Target groups are alternative scopes (they overlap) and are not added up."
-        )
+        if len(r["target_groups"]) > 1:
+            console.print(
+                "Målgrupperne er alternative afgrænsninger (de overlapper) og lægges ikke sammen."
+                if da
+                else "Target groups are alternative scopes (they overlap) and are not added up."
+            )
     conv = r["conversations"]
     if conv is not None:
         table = Table(title=(conv["label_da"] if da else conv["label_en"]) or "Conversations")
