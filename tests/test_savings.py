@@ -103,6 +103,18 @@ def test_cli_errors_are_one_line(args: list[str], needle: str, tmp_path: Path) -
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
 
 
+def test_cli_analysis_without_an_interval_or_estimate(tmp_path: Path) -> None:
+    analysis = tmp_path / "a.json"
+    analysis.write_text(json.dumps({"effects": {"days_saved": {"estimate": 2.0, "ci": [None, None]}}}))
+    out = tmp_path / "s.json"
+    ok = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--analysis", str(analysis), "--json", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert _groups(json.loads(out.read_text()))["lvu_under_30"]["per_year"] == {"estimate": 4_968_000, "ci": None}
+    analysis.write_text(json.dumps({"effects": {"days_saved": {"estimate": None, "ci": [None, None]}}}))
+    bad = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--analysis", str(analysis)])
+    assert bad.exit_code == 2 and "no estimate" in bad.output
+
+
 def test_cli_analysis_without_days_saved_is_refused(tmp_path: Path) -> None:
     analysis = tmp_path / "a.json"
     analysis.write_text(json.dumps({"effects": {"hazard_ratio": {"estimate": 1.1}}}), encoding="utf-8")

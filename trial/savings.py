@@ -161,10 +161,13 @@ def _dig(data: dict[str, Any], path: list[str]) -> Any:
 
 def _estimate_and_ci(node: Any, file: Path, where: str) -> tuple[float, tuple[float, float] | None]:
     """Read {"estimate": x, "ci": [lo, hi]} from the analysis JSON, naming the key when it is malformed."""
+    if isinstance(node, dict) and node.get("estimate", 0) is None:
+        raise InputError(f"'{where}' has no estimate (too few data at this data cut?)", file=file)
     try:
         estimate = float(node["estimate"])
         raw = node.get("ci")
-        ci = None if raw is None else (float(raw[0]), float(raw[1]))
+        # An interval the analysis could not compute is [null, null]: carry no interval then.
+        ci = None if raw is None or None in raw else (float(raw[0]), float(raw[1]))
     except (KeyError, TypeError, ValueError, IndexError):
         raise InputError(f"'{where}' must hold a number 'estimate' and a 'ci' of two numbers", file=file) from None
     return estimate, ci
