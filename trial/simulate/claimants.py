@@ -94,11 +94,12 @@ def fictitious_cprs(rng: np.random.Generator, birth: pd.Series, female: np.ndarr
     Numbers in `taken` are avoided and the new ones are added to it, so cohorts drawn in turn never share one.
     """
     n = len(birth)
-    year = birth.dt.year.to_numpy()
+    year = birth.dt.year.to_numpy().astype(np.int64)
     year2 = year % 100
+    # DDMMYY as a 64-bit integer: pandas gives 32-bit day numbers, too small for the ten-digit number below.
     date_digits = (
-        birth.dt.day.to_numpy() * 10_000 + birth.dt.month.to_numpy() * 100 + year2
-    )  # DDMMYY as an integer
+        birth.dt.day.to_numpy().astype(np.int64) * 10_000 + birth.dt.month.to_numpy().astype(np.int64) * 100 + year2
+    )
     # The 7th digit that gives the right century: 0-3 for the 1900s; 4-9 for 2000-2036 (the people born after 2000).
     digit7 = np.where(year < 2000, rng.integers(0, 4, size=n), rng.integers(4, 10, size=n))
     result = np.empty(n, dtype="U11")

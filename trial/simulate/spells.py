@@ -24,8 +24,8 @@ class SpellModel:
     """Parameters of the duration model; defaults give young academics a median spell of about ten weeks."""
 
     shape: float = 1.25  # Weibull shape of the latent time to employment (rising hazard after registration)
-    scale_days: float = 74.0  # scale for a 28-year-old LVU dagpenge recipient in social science
-    frailty_sd: float = 0.45  # log-normal heterogeneity between people: the long tail past 26 weeks
+    scale_days: float = 90.0  # scale for a 28-year-old LVU dagpenge recipient in social science
+    frailty_sd: float = 0.55  # log-normal heterogeneity between people: the long tail past 26 weeks
     field_factor: dict[str, float] = field(
         default_factory=lambda: {
             "humaniora": 1.35,
@@ -40,8 +40,8 @@ class SpellModel:
     kontanthjaelp_factor: float = 2.6
     other_level_factor: float = 1.1
     late_registration_factor: float = 1.25  # people already registered for a month or more at the extract
-    education_rate: float = 0.0018  # per day: leaving benefit to study
-    other_rate: float = 0.0014  # per day: sickness, moving away, leaving the labour force
+    education_rate: float = 0.0015  # per day: leaving benefit to study
+    other_rate: float = 0.0011  # per day: sickness, moving away, leaving the labour force
     previous_spell_share: float = 0.2
     return_share: float = 0.1
 
@@ -249,7 +249,9 @@ def cohort_truth(
     }
     if scale is not None and model is not None:
         control = chosen & (persons["arm"].to_numpy() != treatment_arm)
-        result["rmst_employment_control"] = float(restricted_mean_days(scale[control], model.shape, horizon).mean())
+        result["rmst_employment_control"] = (
+            float(restricted_mean_days(scale[control], model.shape, horizon).mean()) if control.any() else None
+        )
     return result
 
 
