@@ -1,0 +1,87 @@
+"""`trial demo` end to end through the real CLI on a small simulated trial."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from trial.cli import app
+from trial.ledger import Ledger
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--claimants", "3000", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_demo_tells_every_step(demo: tuple[Path, str]) -> None:
+    out, output = demo
+    for step in range(1, 8):
+        assert f"{step}/7 " in output
+    assert output.rstrip().splitlines()[-1].endswith((str(out), "report.html"))
+    assert (out / "trial.db").is_file()
+    assert (out / "data" / "truth.json").is_file()
+
+
+def test_demo_enrols_the_arms_the_simulation_assumed(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    truth = json.loads((out / "data" / "truth.json").read_text(encoding="utf-8"))
+    with Ledger.open(out / "trial.db") as ledger:
+        assert ledger.verify_chain().ok
+        allocations = ledger.allocations()
+    counts = allocations["arm"].value_counts().to_dict()
+    assert counts == truth["six_month"]["arms"]
+    assert pd.to_datetime(allocations["randomised_on"]).max() <= pd.Timestamp(truth["six_month"]["as_of"])
+
+
+def test_demo_estimates_days_saved_at_the_six_month_cut(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    analysis_file = out / "analysis.json"
+    if not analysis_file.exists():
+        pytest.skip("trial/analysis.py is not there yet")
+    result = json.loads(analysis_file.read_text(encoding="utf-8"))
+    truth = json.loads((out / "data" / "truth.json").read_text(encoding="utf-8"))
+    days = result["effects"]["days_saved"]
+    assert result["meta"]["as_of"] == truth["six_month"]["as_of"]
+    assert days["ci"][0] < days["estimate"] < days["ci"][1]
+    assert abs(days["estimate"] - truth["six_month"]["itt_days_saved"]) < 5 * days["se"]
+
+
+def test_no_cpr_number_leaves_the_data_folder(demo: tuple[Path, str]) -> None:
+    out, output = demo
+    cpr = re.compile(r"\b\d{6}-?\d{4}\b")
+    assert not cpr.search(output)
+    for path in out.iterdir():
+        if path.is_file() and path.suffix in {".json", ".html", ".csv"}:
+            assert not cpr.search(path.read_text(encoding="utf-8")), path.name
+
+
+def test_demo_replaces_its_own_folder_but_refuses_others(demo: tuple[Path, str], tmp_path: Path) -> None:
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "mine.txt").write_text("keep me")
+    result = runner.invoke(app, ["demo", "--out", str(foreign), "--claimants", "300"])
+    assert result.exit_code == 2
+    assert "not made by trial demo" in result.output
+    assert (foreign / "mine.txt").read_text() == "keep me"
+
+
+def test_an_earlier_demo_folder_is_replaced(tmp_path: Path) -> None:
+    from trial.demo import MARKER, prepare_folder
+
+    old = tmp_path / "demo-output"
+    old.mkdir()
+    (old / MARKER).write_text("made by trial demo")
+    (old / "report.html").write_text("old report")
+    prepare_folder(old)
+    assert sorted(p.name for p in old.iterdir()) == [MARKER]
