@@ -66,9 +66,10 @@ def test_cli_days_saved_with_ci_writes_json(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data == json.loads(json.dumps(savings(BC16, 1.0, (0.2, 1.8))))
-    assert "2.484.000 kr." in result.output and "14.560.000 kr." in result.output and "0,765" in result.output
+    assert "2.484.000" in result.output and "14.560.000" in result.output and "0,765" in result.output
+    assert "nedre grænse 0,20 dage < break-even 0,765 dage" in " ".join(result.output.split())
     english = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--days-saved", "1", "--lang", "en"])
-    assert "2,484,000 DKK" in english.output and "0.765" in english.output
+    assert "(DKK)" in english.output and "2,484,000" in english.output and "0.765" in english.output
 
 
 def test_cli_reads_the_analysis_json(tmp_path: Path) -> None:

@@ -146,31 +146,54 @@ def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
         + (f"; {'konservativ faktor' if da else 'haircut'} {haircut}%" if r["haircut"] != 1 else "")
     )
     if r["target_groups"]:
-        table = Table(title="Besparelse pr. år" if da else "Savings per year")
+        unit = "kr." if da and cur == "DKK" else cur
+        table = Table(title=("Besparelse pr. år" if da else "Savings per year") + f" ({unit})")
         for header in (
             ("Målgruppe", "Target group"),
             ("Forløb/år × dagspris", "Spells/year × daily cost"),
             ("Pr. sparet dag", "Per day saved"),
-            ("Besparelse pr. år", "Savings per year"),
-            ("95% CI", "95% CI"),
+            ("Skøn", "Estimate"),
+            ("Nedre 95%", "Lower 95%"),
+            ("Øvre 95%", "Upper 95%"),
             ("Break-even (dage)", "Break-even (days)"),
-            ("Tilbagebetaling (år)", "Payback (years)"),
         ):
             table.add_column(header[0] if da else header[1], justify="left" if header[0] == "Målgruppe" else "right")
         for g in r["target_groups"]:
             parts = " + ".join(
                 f"{_number(c['spells_per_year'], lang)} × {_number(c['daily_cost'], lang)}" for c in g["components"]
             )
+            ci = g["per_year"]["ci"] or [None, None]
             table.add_row(
                 g["label_da"] if da else g["label_en"] or g["id"],
                 parts,
-                money(g["per_day_saved"]),
-                money(g["per_year"]["estimate"]),
-                _interval(g["per_year"]["ci"], money),
+                _number(g["per_day_saved"], lang),
+                _number(g["per_year"]["estimate"], lang),
+                _number(ci[0], lang),
+                _number(ci[1], lang),
                 _number(g["break_even_days"], lang, 3),
-                _number(g["payback_years"], lang, 2),
             )
         console.print(table)
+        if ds is not None and ds["ci"] is not None:
+            lower = _number(ds["ci"][0], lang, 2)
+            for g in r["target_groups"]:
+                name = g["label_da"] if da else g["label_en"] or g["id"]
+                even = _number(g["break_even_days"], lang, 3)
+                if g["ci_above_break_even"]:
+                    console.print(
+                        f"{name}: nedre grænse {lower} dage ≥ break-even {even} dage: investeringen er tjent hjem "
+                        "på et år."
+                        if da
+                        else f"{name}: lower bound {lower} days ≥ break-even {even} days: the investment pays back "
+                        "within a year."
+                    )
+                elif g["ci_above_break_even"] is False:
+                    console.print(
+                        f"{name}: nedre grænse {lower} dage < break-even {even} dage: tilbagebetaling på et år er ikke "
+                        "sikret."
+                        if da
+                        else f"{name}: lower bound {lower} days < break-even {even} days: payback within a year is not "
+                        "yet secured."
+                    )
         if len(r["target_groups"]) > 1:
             console.print(
                 "Målgrupperne er alternative afgrænsninger (de overlapper) og lægges ikke sammen."
