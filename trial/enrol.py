@@ -170,32 +170,18 @@ def enrol_file(
         reasons = screen(claimants[~already], active, when)
         eligible = claimants[~already][reasons == ""]
         positions = ledger.stratum_counts()
-        entries: list[Entry] = []
-        arms: list[str] = []
-        for person, stratum, row in zip(
-            eligible["person_id"], eligible["stratum"], eligible.itertuples(index=False), strict=True
-        ):
+        assignments = []
+        for stratum in eligible["stratum"]:
             position = positions.get(stratum, 0)
             positions[stratum] = position + 1
-            assignment = randomiser.assign(stratum, position)
-            arms.append(assignment.arm)
-            body = {
-                "sex": row.sex,
-                "age": int(row.age),
-                "age_band": row.age_band,
-                "education_field": row.education_field,
-                "education_level": row.education_level,
-                "benefit": row.benefit,
-                "postcode": row.postcode,
-                "jobcenter_unit": row.jobcenter_unit,
-                "registered_on": row.registered_on.date().isoformat(),
-                "block": assignment.block,
-                "block_size": assignment.block_size,
-                "position": assignment.position,
-                "recorded_at": recorded,
-            }
-            body |= {c: _plain(getattr(row, c)) for c in covariates}
-            entries.append(Entry("enrolment", as_of.isoformat(), body, person, assignment.arm, stratum))
+            assignments.append(randomiser.assign(stratum, position))
+        arms = [a.arm for a in assignments]
+        bodies = _enrolment_bodies(eligible, assignments, covariates, recorded)
+        at = as_of.isoformat()
+        entries: list[Entry] = [
+            Entry("enrolment", at, body, person, arm, stratum)
+            for body, person, arm, stratum in zip(bodies, eligible["person_id"], arms, eligible["stratum"], strict=True)
+        ]
         excluded = reasons[reasons != ""].value_counts().sort_index()
         enrolled = {arm: arms.count(arm) for arm in active.arm_names}
         summary = {
@@ -226,6 +212,33 @@ def enrol_file(
         enrolled=enrolled,
         roster=roster.reset_index(drop=True),
     )
+
+
+def _enrolment_bodies(
+    eligible: pd.DataFrame, assignments: list, covariates: list[str], recorded: str
+) -> list[str]:
+    """Baseline covariates and block details of each enrolment as JSON text, serialised in one vectorised call."""
+    body = pd.DataFrame({
+        "sex": eligible["sex"],
+        "age": eligible["age"].astype(int),
+        "age_band": eligible["age_band"],
+        "education_field": eligible["education_field"],
+        "education_level": eligible["education_level"],
+        "benefit": eligible["benefit"],
+        "postcode": eligible["postcode"],
+        "jobcenter_unit": eligible["jobcenter_unit"],
+        "registered_on": eligible["registered_on"].dt.strftime("%Y-%m-%d"),
+        "block": [a.block for a in assignments],
+        "block_size": [a.block_size for a in assignments],
+        "position": [a.position for a in assignments],
+        "recorded_at": recorded,
+    })
+    for column in covariates:
+        body[column] = eligible[column].map(_plain)
+    if body.empty:
+        return []
+    body = body[sorted(body.columns)]
+    return body.to_json(orient="records", lines=True, force_ascii=False).splitlines()
 
 
 def _plain(value: object) -> object:

@@ -56,8 +56,13 @@ def canonical_json(value: Any) -> str:
 
 
 def row_hash(row: Sequence[Any]) -> str:
-    """SHA-256 of a row's content (seq, kind, person_id, arm, stratum, at, body) and the previous hash."""
-    return hashlib.sha256(canonical_json(list(row)).encode("utf-8")).hexdigest()
+    """SHA-256 of a row's content (seq, kind, person_id, arm, stratum, at, body) and the previous hash.
+
+    The fields are joined by the unit separator (0x1F), an empty string standing for NULL; `body` is already
+    canonical JSON, so an auditor can recompute the hash with any SHA-256 tool.
+    """
+    text = "\x1f".join("" if value is None else str(value) for value in row)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Entry:
 
     kind: str
     at: str
-    body: dict[str, Any]
+    body: dict[str, Any] | str  # a dict, or JSON text already serialised
     person_id: str | None = None
     arm: str | None = None
     stratum: str | None = None
@@ -165,9 +170,8 @@ class Ledger:
         rows = []
         for entry in entries:
             seq += 1
-            content = (
-                seq, entry.kind, entry.person_id, entry.arm, entry.stratum, entry.at, canonical_json(entry.body), prev
-            )
+            body = entry.body if isinstance(entry.body, str) else canonical_json(entry.body)
+            content = (seq, entry.kind, entry.person_id, entry.arm, entry.stratum, entry.at, body, prev)
             prev = row_hash(content)
             rows.append((*content, prev))
         self.db.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -251,6 +255,11 @@ class Ledger:
 
     def _arms_of(self, person_ids: Iterable[str]) -> dict[str, str]:
         ids = list(person_ids)
+        if len(ids) > 2000:
+            # One scan of the enrolments beats thousands of index probes for a whole weekly extract.
+            wanted = set(ids)
+            everyone = self.db.execute("SELECT person_id, arm FROM log WHERE kind = 'enrolment'").fetchall()
+            return {p: a for p, a in everyone if p in wanted}
         found: dict[str, str] = {}
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]

@@ -7,8 +7,8 @@ secret the next arm cannot be predicted; with it an auditor regenerates every al
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from trial.protocol import Protocol
@@ -31,6 +31,7 @@ class BlockRandomiser:
     arms: list[tuple[str, int]]
     block_sizes: list[int]
     _blocks: dict[str, list[list[str]]] = field(default_factory=dict)
+    _starts: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def for_protocol(cls, protocol: Protocol, secret: bytes) -> BlockRandomiser:
@@ -39,7 +40,7 @@ class BlockRandomiser:
 
     def _draw(self, stratum: str, index: int, what: str) -> int:
         message = f"{stratum}\x1f{index}\x1f{what}".encode()
-        return int.from_bytes(hmac.new(self.key, message, hashlib.sha256).digest(), "big")
+        return int.from_bytes(hmac.digest(self.key, message, "sha256"), "big")
 
     def block(self, stratum: str, index: int) -> list[str]:
         """The arms of block `index` in stratum `stratum`, in allocation order."""
@@ -54,13 +55,9 @@ class BlockRandomiser:
     def assign(self, stratum: str, position: int) -> Assignment:
         """The arm of the person at 0-based `position` of the stratum's sequence."""
         blocks = self._blocks.setdefault(stratum, [])
-        start = 0
-        index = 0
-        while True:
-            if index == len(blocks):
-                blocks.append(self.block(stratum, index))
-            size = len(blocks[index])
-            if position < start + size:
-                return Assignment(blocks[index][position - start], index, size, position)
-            start += size
-            index += 1
+        starts = self._starts.setdefault(stratum, [])
+        while not starts or position >= starts[-1] + len(blocks[-1]):
+            starts.append(starts[-1] + len(blocks[-1]) if starts else 0)
+            blocks.append(self.block(stratum, len(blocks)))
+        index = bisect_right(starts, position) - 1
+        return Assignment(blocks[index][position - starts[index]], index, len(blocks[index]), position)

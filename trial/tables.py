@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,14 +46,21 @@ def read_table(
         raise InputError("file not found", file=path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame = _read_parquet(path)
+        table, attrs = _to_arrow(_read_parquet(path))
     elif suffix in {".xlsx", ".xlsm"}:
-        frame = _read_excel(path)
+        table, attrs = _to_arrow(_read_excel(path))
     elif suffix == ".xls":
         raise InputError("old Excel .xls files are not supported; save the sheet as .xlsx or CSV", file=path)
     else:
-        frame = _read_csv(path)
-    return _select(frame, path, required, optional, one_of, keep_extra)
+        table, attrs = _read_csv(path)
+    return _select(table, attrs, path, required, optional, one_of, keep_extra)
+
+
+def _to_arrow(frame: pd.DataFrame) -> tuple[Any, dict[str, str]]:
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table, dict(frame.attrs)
 
 
 def _header_names(names: Sequence[object], path: Path) -> list[str]:
@@ -65,7 +73,7 @@ def _header_names(names: Sequence[object], path: Path) -> list[str]:
     return cleaned
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path) -> tuple[Any, dict[str, str]]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -119,11 +127,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 f"has {width} fields but the header has {len(names)} (ragged row)", file=path, row=row
             ) from None
         raise InputError(f"cannot be read as CSV: {str(exc).splitlines()[0]}", file=path) from None
-    frame = table.to_pandas()
-    frame.columns = names
-    frame.attrs["decimal"] = "," if delimiter == ";" else "."
-    frame.attrs["encoding"] = encoding
-    return frame
+    frame = table.rename_columns(names)
+    return frame, {"decimal": "," if delimiter == ";" else ".", "encoding": encoding}
 
 
 def _find_ragged_row(raw: bytes, delimiter: str, width: int) -> tuple[int | None, int]:
@@ -185,14 +190,18 @@ def _cell_text(value: object) -> str:
 
 
 def _select(
-    frame: pd.DataFrame,
+    table: Any,
+    attrs: dict[str, str],
     path: Path,
     required: Sequence[str],
     optional: Sequence[str],
     one_of: Iterable[tuple[str, ...]],
     keep_extra: bool,
 ) -> pd.DataFrame:
-    present = set(frame.columns)
+    """Keep the named columns, trim them and refuse formula cells, in Arrow (fast), then hand over to pandas."""
+    import pyarrow.compute as pc
+
+    present = set(table.column_names)
     for column in required:
         if column not in present:
             raise InputError("required column is missing", file=path, row=1, column=column)
@@ -204,26 +213,40 @@ def _select(
         wanted.extend(c for c in found if c not in wanted)
     wanted.extend(c for c in optional if c in present and c not in wanted)
     if keep_extra:
-        wanted.extend(c for c in frame.columns if c and c not in wanted)
-    result = frame[wanted].copy()
-    for column in wanted:
-        result[column] = result[column].str.strip()
-        _refuse_formulas(result[column], path, column)
+        wanted.extend(c for c in table.column_names if c and c not in wanted)
+    columns = {}
+    for name in wanted:
+        values = pc.utf8_trim_whitespace(table.column(name))
+        _refuse_formulas(values, path, name)
+        columns[name] = values.to_numpy(zero_copy_only=False)
+    result = pd.DataFrame(columns)
     result[ROW] = np.arange(2, len(result) + 2)
-    result.attrs.update(frame.attrs)
+    result.attrs.update(attrs)
     result.attrs["file"] = str(path)
-    return result.reset_index(drop=True)
+    return result
 
 
-def _refuse_formulas(column: pd.Series, path: Path, name: str) -> None:
+def _refuse_formulas(column: Any, path: Path, name: str) -> None:
     """Cells that a spreadsheet would run as formulas (CSV injection) are refused, not stored or passed on."""
-    suspect = column.str.startswith(_FORMULA_START)
-    if not suspect.any():
+    import pyarrow.compute as pc
+
+    # Leading tab or carriage return count too: spreadsheets strip them and then evaluate the rest.
+    suspect = pc.match_substring_regex(column, r"^[=+\-@\t\r]")
+    if not pc.any(suspect).as_py():
         return
-    for index in np.flatnonzero(suspect.to_numpy()):
-        value = column.iloc[index]
-        if not _NUMBER.match(value):
-            raise InputError("cell looks like a spreadsheet formula", file=path, row=int(index) + 2, column=name)
+    formula = pc.and_(suspect, pc.invert(pc.match_substring_regex(column, _NUMBER.pattern)))
+    hits = np.flatnonzero(formula.to_numpy(zero_copy_only=False))
+    if len(hits):
+        raise InputError("cell looks like a spreadsheet formula", file=path, row=int(hits[0]) + 2, column=name)
+
+
+def matches(values: pd.Series, pattern: str) -> np.ndarray:
+    """Boolean array: does each text cell match the regular expression (RE2, via Arrow: fast on large files)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pc.match_substring_regex(array, pattern).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _fail_at(df: pd.DataFrame, mask: np.ndarray, column: str, message: str) -> None:
@@ -235,12 +258,14 @@ def _fail_at(df: pd.DataFrame, mask: np.ndarray, column: str, message: str) -> N
 def to_dates(df: pd.DataFrame, column: str, *, allow_empty: bool = False) -> pd.Series:
     """Parse ISO (yyyy-mm-dd) or Danish (dd-mm-yyyy, dd.mm.yyyy, dd/mm/yyyy) dates; empty cells become NaT."""
     # Excel and Parquet sources may carry a time part; the date is what counts.
-    text = df[column].where(~df[column].str.match(r"^\d{4}-\d{2}-\d{2}[ T]"), df[column].str[:10])
+    raw = df[column]
+    timed = matches(raw, r"^\d{4}-\d{2}-\d{2}[ T]")
+    text = raw.where(~timed, raw.str[:10]) if timed.any() else raw
     empty = (text == "").to_numpy()
     if not allow_empty:
         _fail_at(df, empty, column, "date is missing")
-    iso = text.str.match(_ISO_DATE.pattern).to_numpy()
-    danish = text.str.match(_DK_DATE.pattern).to_numpy()
+    iso = matches(text, _ISO_DATE.pattern)
+    danish = matches(text, _DK_DATE.pattern)
     _fail_at(df, ~(iso | danish | empty), column, "not a date (use yyyy-mm-dd or dd-mm-yyyy)")
     result = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     if iso.any():
