@@ -267,19 +267,53 @@ def _days_saved(control: pd.DataFrame, treated: pd.DataFrame, horizon: int, z: f
     return _wald(a.estimate - b.estimate, math.hypot(a.se, b.se), z)
 
 
+def _level_hazard_ratios(
+    frame: pd.DataFrame, levels: pd.Series, usable: list[str], alpha: float
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Hazard ratio within each level from one Cox model stratified by the level, with an arm effect per level.
+
+    The partial likelihood factorises over strata, so this equals separate fits per level in one pass; the
+    interaction test is the Wald test that all per-level log hazard ratios are equal.
+    """
+    from lifelines import CoxPHFitter
+
+    keep = levels.isin(usable).to_numpy()
+    data = frame.loc[keep, ["time", "event"]].copy()
+    data["_level"] = pd.Categorical(levels[keep], categories=usable).codes
+    names = [f"treated@{i}" for i in range(len(usable))]
+    for i, name in enumerate(names):
+        data[name] = (frame.loc[keep, "treated"].to_numpy() * (data["_level"].to_numpy() == i)).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = CoxPHFitter(alpha=alpha).fit(data, "time", "event", strata=["_level"])
+    bounds = np.exp(model.confidence_intervals_.loc[names].to_numpy())
+    by_level = {
+        level: {
+            "estimate": _num(np.exp(model.params_[name])),
+            "ci": _interval(*bounds[i]),
+            "p": _num(model.summary.loc[name, "p"]),
+        }
+        for i, (level, name) in enumerate(zip(usable, names, strict=True))
+    }
+    beta = model.params_.loc[names].to_numpy()
+    covariance = model.variance_matrix_.loc[names, names].to_numpy()
+    contrast = np.eye(len(names))[1:] - np.eye(len(names))[:-1]
+    difference = contrast @ beta
+    statistic = float(difference @ np.linalg.solve(contrast @ covariance @ contrast.T, difference))
+    test = {"statistic": statistic, "df": len(names) - 1, "p": _num(stats.chi2.sf(statistic, len(names) - 1))}
+    return by_level, test
+
+
 def _subgroups(
     frame: pd.DataFrame, variables: list[str], arms: tuple[str, str], horizon: int, alpha: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
-    """Effects within each level of each subgroup variable, and a Wald test of equal hazard ratios across levels.
-
-    Separate Cox fits per level equal one model stratified by the variable with an arm effect per level (the
-    partial likelihood factorises), so the interaction test compares independent log hazard ratios.
-    """
+    """Effects within each level of each subgroup variable (hazard ratio, days saved) and an interaction test."""
     z = stats.norm.ppf(1 - alpha / 2)
     rows: list[dict[str, Any]] = []
     interaction: dict[str, Any] = {}
     notes: list[str] = []
     control_arm, treatment_arm = arms
+    empty_hr = {"estimate": None, "ci": [None, None], "p": None}
     for variable in variables:
         if variable not in frame.columns:
             notes.append(f"subgroup '{variable}' is not in the allocations; skipped")
@@ -289,37 +323,34 @@ def _subgroups(
         if len(distinct) > MAX_SUBGROUP_LEVELS:
             notes.append(f"subgroup '{variable}' has {len(distinct)} levels (more than {MAX_SUBGROUP_LEVELS}); skipped")
             continue
-        coefs, ses = [], []
-        for level in distinct:
-            part = frame[levels == level]
-            by_arm = {arm: int((part["arm"] == arm).sum()) for arm in arms}
-            entry: dict[str, Any] = {"variable": variable, "level": level, "n_by_arm": by_arm}
-            events = part.groupby("arm")["event"].sum()
-            if min(by_arm.values()) == 0 or events.reindex(list(arms)).fillna(0).min() == 0:
-                entry["hazard_ratio"] = {"estimate": None, "ci": [None, None], "p": None}
-            else:
-                _, hr = _cox(part, None, alpha)
-                entry["hazard_ratio"] = {"estimate": hr["estimate"], "ci": hr["ci"], "p": hr["p"]}
-                coefs.append(hr["coef"])
-                ses.append(hr["se"])
-            if min(by_arm.values()) == 0:
-                entry["days_saved"] = {"estimate": None, "ci": [None, None], "se": None, "p": None}
-            else:
-                entry["days_saved"] = _days_saved(
-                    part[part["arm"] == control_arm], part[part["arm"] == treatment_arm], horizon, z
-                )
-            rows.append(entry)
-        if len(coefs) >= 2:
-            weights = 1 / np.square(ses)
-            pooled = np.sum(weights * np.array(coefs)) / weights.sum()
-            statistic = float(np.sum(weights * (np.array(coefs) - pooled) ** 2))
-            interaction[variable] = {
-                "statistic": statistic,
-                "df": len(coefs) - 1,
-                "p": _num(stats.chi2.sf(statistic, len(coefs) - 1)),
-            }
+        # A hazard ratio needs people and events in both arms of the level.
+        counts = pd.crosstab(levels, frame["arm"]).reindex(columns=list(arms), fill_value=0)
+        events = frame.groupby([levels, frame["arm"]])["event"].sum().unstack().reindex(columns=list(arms)).fillna(0)
+        usable = [lv for lv in distinct if counts.loc[lv].min() > 0 and events.loc[lv].min() > 0]
+        if len(usable) >= 2:
+            ratios, interaction[variable] = _level_hazard_ratios(frame, levels, usable, alpha)
         else:
-            interaction[variable] = {"statistic": None, "df": 0, "p": None}
+            ratios, interaction[variable] = {}, {"statistic": None, "df": 0, "p": None}
+            if len(usable) == 1:
+                _, hr = _cox(frame[levels == usable[0]], None, alpha)
+                ratios[usable[0]] = {"estimate": hr["estimate"], "ci": hr["ci"], "p": hr["p"]}
+        for level in distinct:
+            by_arm = {arm: int(counts.loc[level, arm]) for arm in arms}
+            part = frame[levels == level]
+            days = (
+                _days_saved(part[part["arm"] == control_arm], part[part["arm"] == treatment_arm], horizon, z)
+                if min(by_arm.values()) > 0
+                else {"estimate": None, "ci": [None, None], "se": None, "p": None}
+            )
+            rows.append(
+                {
+                    "variable": variable,
+                    "level": level,
+                    "n_by_arm": by_arm,
+                    "hazard_ratio": ratios.get(level, empty_hr),
+                    "days_saved": days,
+                }
+            )
     return rows, interaction, notes
 
 

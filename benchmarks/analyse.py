@@ -1,0 +1,163 @@
+"""Benchmark of `trial analyse` on a simulated trial: seconds and peak memory against the floor of the same run.
+
+The floor is what any analysis must pay: reading the two files with pandas and one lifelines Kaplan-Meier fit per
+arm. Each part runs in a fresh process so peak memory (max RSS) belongs to that part alone.
+
+Usage: .venv/bin/python benchmarks/analyse.py [--small] [--people N] [--bootstrap B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
+
+
+def write_trial(folder: Path, people: int, seed: int = 1) -> tuple[Path, Path, str]:
+    """A BC16-like trial: strata covariates, staggered enrolment, a past spell for a third of people, integer days."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    origin = pd.Timestamp("2020-01-06")
+    treated = rng.integers(0, 2, people)
+    sex = rng.choice(["k", "m"], people)
+    age_band = rng.choice(["<30", "30+"], people)
+    field = rng.choice(["samf", "hum", "nat", "tek", "sund"], people)
+    entry = origin + pd.to_timedelta(rng.integers(0, 365, people), unit="D")
+    to_job = rng.exponential(120 / np.where(treated == 1, 1.1, 1.0))
+    to_other = rng.exponential(800, people)
+    as_of = origin + pd.Timedelta(days=365 + 182)
+    days = np.ceil(np.minimum(to_job, to_other)).astype(int)
+    end = entry + pd.to_timedelta(days, unit="D")
+    ids = [f"{i:032x}" for i in rng.integers(0, 2**62, people)]
+    allocations = pd.DataFrame(
+        {
+            "person_id": ids,
+            "arm": np.where(treated == 1, "treatment", "control"),
+            "stratum": [f"{a}|{b}|{c}" for a, b, c in zip(sex, age_band, field, strict=True)],
+            "randomised_on": entry.strftime("%Y-%m-%d"),
+            "sex": sex,
+            "age_band": age_band,
+            "education_field": field,
+        }
+    )
+    index = pd.DataFrame(
+        {
+            "person_id": ids,
+            "start": (entry - pd.to_timedelta(rng.integers(0, 10, people), unit="D")).strftime("%Y-%m-%d"),
+            "end": np.where(end <= as_of, end.strftime("%Y-%m-%d"), ""),
+            "exit": np.where(end <= as_of, np.where(to_job < to_other, "employment", "other"), ""),
+        }
+    )
+    past = rng.random(people) < 1 / 3
+    earlier = pd.DataFrame(
+        {
+            "person_id": np.array(ids)[past],
+            "start": (entry[past] - pd.Timedelta(days=400)).strftime("%Y-%m-%d"),
+            "end": (entry[past] - pd.Timedelta(days=300)).strftime("%Y-%m-%d"),
+            "exit": "employment",
+        }
+    )
+    spells = pd.concat([earlier, index]).sample(frac=1, random_state=seed)
+    alloc_path, spells_path = folder / "allocations.csv", folder / "spells.csv"
+    allocations.to_csv(alloc_path, index=False)
+    spells.to_csv(spells_path, index=False)
+    return alloc_path, spells_path, as_of.date().isoformat()
+
+
+def run_floor(alloc_path: Path, spells_path: Path, as_of: str) -> None:
+    """Read both files with pandas and fit one Kaplan-Meier curve per arm (naive durations)."""
+    import pandas as pd
+    from lifelines import KaplanMeierFitter
+
+    allocations = pd.read_csv(alloc_path, parse_dates=["randomised_on"])
+    spells = pd.read_csv(spells_path, parse_dates=["start", "end"])
+    last = spells.sort_values("start").drop_duplicates("person_id", keep="last")
+    data = allocations.merge(last, on="person_id")
+    end = data["end"].fillna(pd.Timestamp(as_of))
+    data["time"] = (end - data["randomised_on"]).dt.days.clip(upper=182)
+    data["event"] = (data["exit"] == "employment") & (data["time"] < 182)
+    for _, group in data.groupby("arm"):
+        KaplanMeierFitter().fit(group["time"], group["event"])
+
+
+def run_full(alloc_path: Path, spells_path: Path, as_of: str, bootstrap: int) -> None:
+    """What `trial analyse --allocations ... --json` does, without writing the file."""
+    from trial.allocations import load_allocations
+    from trial.analysis import analyse
+    from trial.outcomes import read_spells
+    from trial.protocol import load_protocol
+
+    protocol = load_protocol(PROTOCOL)
+    allocations = load_allocations(allocations=alloc_path, protocol=protocol)
+    spells = read_spells(spells_path)
+    result = analyse(protocol, allocations, spells, as_of, bootstrap=bootstrap, seed=1)
+    json.dumps(result, allow_nan=False)
+
+
+def child(part: str, alloc_path: str, spells_path: str, as_of: str, bootstrap: int) -> None:
+    # Both parts import the same libraries before the clock starts: the figures compare work, not import time.
+    start = time.perf_counter()
+    import lifelines  # noqa: F401
+    import pandas  # noqa: F401
+    import statsmodels.api  # noqa: F401
+
+    imports = time.perf_counter() - start
+    start = time.perf_counter()
+    if part == "floor":
+        run_floor(Path(alloc_path), Path(spells_path), as_of)
+    else:
+        run_full(Path(alloc_path), Path(spells_path), as_of, bootstrap)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "imports": imports}))
+
+
+def measure(part: str, paths: tuple[Path, Path, str], bootstrap: int) -> dict[str, float]:
+    command = [sys.executable, __file__, "--child", part, str(paths[0]), str(paths[1]), paths[2], str(bootstrap)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", action="store_true", help="CI size: 5,000 people, 200 replicates")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--bootstrap", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each part; the fastest counts")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        part, alloc, spells, as_of, bootstrap = args.child
+        child(part, alloc, spells, as_of, int(bootstrap))
+        return
+    people, bootstrap = (5_000, 200) if args.small else (args.people, args.bootstrap)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_trial(Path(folder), people)
+        floor = min((measure("floor", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
+        full = min((measure("full", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
+    load = os.getloadavg()[0]
+    print(f"trial analyse benchmark: {people:,} participants, {bootstrap:,} bootstrap replicates "
+          f"(load average {load:.2f} on {os.cpu_count()} cores)")  # fmt: skip
+    print(f"  floor (pandas read of both files + one lifelines KM per arm): {floor['seconds']:.2f} s, "
+          f"peak {floor['peak_mb']:.0f} MB")  # fmt: skip
+    print(f"  analyse (read, outcomes, all estimates, bootstrap, JSON):     {full['seconds']:.2f} s, "
+          f"peak {full['peak_mb']:.0f} MB")  # fmt: skip
+    print(f"  (imports of pandas, lifelines, statsmodels before timing: {full['imports']:.2f} s)")
+    ratio = full["seconds"] / floor["seconds"]
+    memory = "under" if full["peak_mb"] < 2048 else "OVER"
+    print(f"  ratio to floor: {ratio:.2f}x (target <= 3x); peak memory {memory} 2 GB")
+
+
+if __name__ == "__main__":
+    main()
