@@ -193,7 +193,9 @@ def parse_protocol(text: str, *, source: str = "<protocol>") -> Protocol:
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key shows up twice (unknown + missing); naming the unknown one points at the typo.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         key = _where(err["loc"])
         kind = err["type"]
         if kind == "extra_forbidden":
