@@ -106,9 +106,9 @@ def protect_share(value: Any, numerator: float | None, denominator: float | None
     """A share is hidden when its group is small or it reveals a small count: of those with, or of those without."""
     if too_small(denominator, min_cell):
         return Hidden(min_cell)
-    if numerator is not None and denominator is not None:
-        if small_count(numerator, min_cell) or small_count(denominator - numerator, min_cell):
-            return Hidden(min_cell)
+    reveals = numerator is not None and denominator is not None
+    if reveals and (small_count(numerator, min_cell) or small_count(denominator - numerator, min_cell)):
+        return Hidden(min_cell)
     return value
 
 

@@ -1,0 +1,161 @@
+"""`trial report` on a simulated BC16 trial run through the real ledger: figures, CONSORT, savings, blinding."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from reports.render import ReportInputs, arm_order, render_html
+from tests.test_report_support import (
+    analyse_json,
+    check_headline_figures,
+    count_texts,
+    figure,
+    run,
+    shown,
+    small_numbers,
+    soup_of,
+)
+from trial.demo import init_and_enrol
+from trial.ledger import Ledger
+from trial.savings import savings
+from trial.simulate import default_protocol_path, simulate, six_month_cut
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("sim")
+    data = folder / "data"
+    simulate(data, claimants=5000, postings=400, effect_days=12.0, uptake=0.7, seed=11)
+    cut = six_month_cut()
+    db = folder / "trial.db"
+    init_and_enrol(data, db, cut, default_protocol_path())
+    source = ["--db", str(db), "--outcomes", str(data / "spells.csv"), "--as-of", cut.isoformat()]
+    source += ["--secret-file", str(data / "secret.key")]
+    analysis = analyse_json(folder, *source)
+    html = {"da": folder / "report.html", "blind": folder / "blind.html", "blind_en": folder / "blind-en.html"}
+    run("report", *source, "--seed", "7", "--out", str(html["da"]))
+    run("report", *source, "--seed", "7", "--out", str(html["blind"]), "--blind")
+    run("report", *source, "--seed", "7", "--out", str(html["blind_en"]), "--blind", "--lang", "en")
+    with Ledger.open(db) as ledger:
+        protocol = ledger.protocol()
+        inputs = ReportInputs(
+            protocol=protocol,
+            result=analysis,
+            allocations=ledger.allocations(),
+            screening=ledger.screening(),
+            withdrawals=ledger.withdrawals(),
+            ledger_head=ledger.head_hash(),
+        )
+        screening = ledger.screening()
+    return {"analysis": analysis, "html": html, "protocol": protocol, "inputs": inputs, "screening": screening}
+
+
+def test_headline_figures_equal_the_analysis(trial: dict) -> None:
+    soup = soup_of(trial["html"]["da"])
+    assert check_headline_figures(soup, trial["analysis"], ["treatment", "control"], "da") > 40
+
+
+def test_consort_counts_come_from_the_ledger(trial: dict) -> None:
+    soup = soup_of(trial["html"]["da"])
+    sums = trial["screening"].sum(numeric_only=True)
+    assessed = sums["read"] - sums["duplicate_rows"] - sums["already_enrolled"]
+    excluded = sum(v for k, v in sums.items() if k.startswith("excluded_"))
+    randomised = sum(v for k, v in sums.items() if k.startswith("enrolled_"))
+    assert figure(soup, "consort.read", "da") == sums["read"]
+    assert figure(soup, "consort.assessed", "da") == assessed
+    assert figure(soup, "consort.excluded", "da") == excluded
+    assert figure(soup, "consort.randomised", "da") == randomised == assessed - excluded
+    reasons = soup.select("#consort li")
+    assert len(reasons) == sum(1 for k in sums.index if k.startswith("excluded_"))
+
+
+def test_savings_box_uses_the_finance_model(trial: dict) -> None:
+    soup = soup_of(trial["html"]["da"])
+    days = trial["analysis"]["effects"]["days_saved"]
+    expected = savings(trial["protocol"], days["estimate"], tuple(days["ci"]))["target_groups"][0]["per_year"]
+    assert figure(soup, "savings.0", "da") == pytest.approx(expected["estimate"], abs=0.5)
+    rows = soup.select("#savings tbody tr")
+    assert len(rows) == len(trial["protocol"].finance.target_groups)
+
+
+def test_reproducibility_stamp(trial: dict) -> None:
+    soup = soup_of(trial["html"]["da"])
+    meta = trial["analysis"]["meta"]
+    assert shown(soup, "ledger_head") == trial["inputs"].ledger_head
+    stamp = soup.select_one("dl.stamp").get_text()
+    for node in meta["inputs"].values():
+        assert node["sha256"] in stamp
+    assert f"numpy {meta['packages']['numpy']}" in stamp
+
+
+def test_no_small_count_is_shown(trial: dict) -> None:
+    soup = soup_of(trial["html"]["da"])
+    texts = count_texts(soup)
+    assert len(texts) > 50
+    assert small_numbers(texts, trial["protocol"].report.min_cell, "da") == []
+
+
+# --- blinding ---------------------------------------------------------------------------------------------------
+
+
+def _forbidden(protocol) -> list[str]:  # type: ignore[no-untyped-def]
+    """Everything that names an arm: names, Danish and English labels, and role words."""
+    words = [w for a in protocol.arms for w in (a.name, a.label_da, a.label_en) if w]
+    return [*words, "behandlingsgruppe", "kontrolgruppe", "indsatsgruppe", "sædvanlig indsats", "usual practice"]
+
+
+@pytest.mark.parametrize("which", ["blind", "blind_en"])
+def test_blind_report_names_no_arm(trial: dict, which: str) -> None:
+    text = trial["html"][which].read_text(encoding="utf-8").lower()
+    for word in _forbidden(trial["protocol"]):
+        assert word.lower() not in text, word
+    soup = soup_of(trial["html"][which])
+    assert {s.get_text().strip() for s in soup.select("table.at-risk tbody th")} == {"Gruppe A", "Gruppe B"} or {
+        s.get_text().strip() for s in soup.select("table.at-risk tbody th")
+    } == {"Group A", "Group B"}
+    # Neither the use of the recommendations (only one arm can have it) nor savings (a direction) is shown.
+    assert soup.select_one("#use") is None and soup.select_one("#savings") is None
+
+
+def _seed_for(protocol, first: str) -> int:  # type: ignore[no-untyped-def]
+    return next(s for s in range(100) if arm_order(protocol, True, s)[0] == first)
+
+
+def test_blind_reports_look_the_same_whichever_arm_is_a(trial: dict) -> None:
+    """Rendered with A = treatment and with A = control, the two reports differ only in their numbers."""
+    protocol = trial["protocol"]
+    pages = {}
+    for first in ("treatment", "control"):
+        html = render_html(trial["inputs"], lang="en", blind=True, blind_seed=_seed_for(protocol, first))
+        # Figures: the same legend in both; their axes follow the data, so the rest is compared without them.
+        legend = [t.get_text() for t in BeautifulSoup(html, "html.parser").select('figure[data-figure="km"] text')]
+        assert "Group A" in legend and "Group B" in legend
+        text = re.sub(r"<svg.*?</svg>", "<svg/>", html, flags=re.S)
+        text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "", text)  # the time of rendering
+        text = re.sub(r"[0-9a-f]{64}", "", text)  # hashes: the same in both
+        pages[first] = re.sub(r"[\d.,−-]+", "#", text)
+    assert pages["treatment"] == pages["control"]
+
+
+def test_blind_sign_convention_follows_the_letters(trial: dict, tmp_path: Path) -> None:
+    """Blinded, effects read "A minus B" (days) and "B relative to A" (HR), whichever arm A is."""
+    protocol, effects = trial["protocol"], trial["analysis"]["effects"]
+    days, hr = effects["days_saved"], effects["hazard_ratio"]
+    arms = trial["analysis"]["arms"]
+    for first in ("treatment", "control"):
+        soup = BeautifulSoup(
+            render_html(trial["inputs"], lang="en", blind=True, blind_seed=_seed_for(protocol, first)), "html.parser"
+        )
+        a, b = (first, "control" if first == "treatment" else "treatment")
+        shown_days = figure(soup, "days_saved", "en")
+        # A minus B of the restricted mean time unemployed.
+        assert shown_days == pytest.approx(arms[a]["rmst_days"] - arms[b]["rmst_days"], abs=0.06)
+        sign = 1 if a == "control" else -1
+        assert shown_days == pytest.approx(sign * days["estimate"], abs=0.06)
+        expected_hr = hr["estimate"] if a == "control" else 1 / hr["estimate"]
+        assert figure(soup, "hazard_ratio", "en") == pytest.approx(expected_hr, abs=0.006)
+        assert figure(soup, "employment_rate.1", "en") == pytest.approx(100 * arms[a]["employment_rate"], abs=0.06)
