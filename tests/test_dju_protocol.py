@@ -17,7 +17,8 @@ from trial.savings import savings
 
 ROOT = Path(__file__).resolve().parents[1]
 DJU_FILE = ROOT / "protocols" / "digital-jobunivers.toml"
-runner = CliRunner()
+# A fixed, wide terminal: the tests read figures from the tables, whatever $COLUMNS the CI sets.
+runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def test_protocol_loads_with_the_seed_design() -> None:

@@ -175,7 +175,8 @@ def test_history_file_gives_the_kaplan_meier_control_curve(tmp_path: Path) -> No
     assert employment_frequency(curve) < 1 - curve.survival[-1]
 
 
-runner = CliRunner()
+# A fixed, wide terminal: the tests read figures from the tables, whatever $COLUMNS the CI sets.
+runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def test_cli_power_bc16_writes_json_and_says_what_the_inflow_detects(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from trial.savings import savings
 ROOT = Path(__file__).resolve().parents[1]
 BC16_FILE = ROOT / "protocols" / "bc16-jobmatch.toml"
 BC16 = load_protocol(BC16_FILE)
-runner = CliRunner()
+# A fixed, wide terminal: the tests read figures from the tables, whatever $COLUMNS the CI sets.
+runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def _groups(result: dict) -> dict[str, dict]:

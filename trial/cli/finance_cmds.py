@@ -157,7 +157,8 @@ def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
             ("Øvre 95%", "Upper 95%"),
             ("Break-even (dage)", "Break-even (days)"),
         ):
-            table.add_column(header[0] if da else header[1], justify="left" if header[0] == "Målgruppe" else "right")
+            first = header[0] == "Målgruppe"
+            table.add_column(header[0] if da else header[1], justify="left" if first else "right")
         for g in r["target_groups"]:
             parts = " + ".join(
                 f"{_number(c['spells_per_year'], lang)} × {_number(c['daily_cost'], lang)}" for c in g["components"]
@@ -342,7 +343,8 @@ def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
             ("Hændelser", "Events"),
             ("Måneders optag", "Months of enrolment"),
         ):
-            table.add_column(name[0] if da else name[1], justify="left" if name[0] == "Test" else "right")
+            first = name[0] == "Test"
+            table.add_column(name[0] if da else name[1], justify="left" if first else "right")
         for t in block["tests"]:
             table.add_row(
                 _TEST_NAMES[t["test"]][0 if da else 1],
@@ -386,7 +388,8 @@ def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
             ("Hazard ratio", "Hazard ratio"),
             ("I job, kontrol → indsats", "Employed, control → treatment"),
         ):
-            table.add_column(name[0] if da else name[1], justify="left" if name[0] == "Test" else "right")
+            first = name[0] == "Test"
+            table.add_column(name[0] if da else name[1], justify="left" if first else "right")
         for t in det["tests"]:
             if t.get("hazard_ratio") is None:
                 table.add_row(_TEST_NAMES[t["test"]][0 if da else 1], "–", "–", "–")
