@@ -178,3 +178,17 @@ def test_ph_test_equals_lifelines_own() -> None:
     ours = _ph_test(model, frame, design)["per_covariate"]
     for name in ("treated", "age", "prio"):
         assert ours[name]["statistic"] == pytest.approx(theirs.loc[name, "test_statistic"], rel=1e-9)
+
+
+def test_subgroup_hazard_ratios_equal_separate_fits(result: dict) -> None:
+    """One Cox model stratified by the subgroup gives the hazard ratio of a separate fit within each level."""
+    from lifelines import CoxPHFitter
+
+    rossi = pd.read_csv(DATA / "rossi.csv")
+    for row in result["subgroups"]:
+        part = rossi[rossi["wexp"] == row["level"]]
+        data = pd.DataFrame({"time": part["week"] * 7, "event": part["arrest"], "aid": (part["fin"] == "yes") * 1})
+        model = CoxPHFitter().fit(data, "time", "event")
+        assert row["hazard_ratio"]["estimate"] == pytest.approx(float(np.exp(model.params_["aid"])), rel=1e-6)
+        assert row["n_by_arm"]["aid"] == int((part["fin"] == "yes").sum())
+    assert 0 < result["subgroup_interactions"]["wexp"]["p"] < 1

@@ -105,8 +105,9 @@ def read_spells(path: str | Path, *, secret: bytes | None = None, extra: tuple[s
     return spells
 
 
-def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
-    return ((later - earlier) / np.timedelta64(1, "D")).to_numpy(dtype=float)
+def _day_numbers(values: pd.Series) -> np.ndarray:
+    """Calendar dates as whole days since 1970-01-01 (time of day dropped)."""
+    return values.to_numpy(dtype="datetime64[D]").astype(np.int64)
 
 
 def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: OutcomeRules) -> OutcomeTable:
@@ -141,10 +142,13 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
         if mask.any():
             examples[reason] = [int(r) for r in spells.loc[mask, "_row"].head(5)]
 
-    allocated = allocations.drop_duplicates("person_id").set_index("person_id")
-    known_person = spells["person_id"].isin(allocated.index)
+    people = allocations.drop_duplicates("person_id").reset_index(drop=True)
+    people["randomised_on"] = pd.to_datetime(people["randomised_on"])
+    # Work on integer person codes and day numbers: string keys and timestamps are slow at 100,000 people.
+    code = pd.Index(people["person_id"]).get_indexer(spells["person_id"])
+    known_person = pd.Series(code >= 0, index=spells.index)
     count("spell_of_person_not_allocated", ~known_person)
-    spells = spells[known_person]
+    spells = spells[known_person].assign(_code=code[code >= 0])
     late_start = spells["start"] > as_of
     count("spell_starts_after_data_cut", late_start)
     spells = spells[~late_start]
@@ -155,7 +159,8 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     # What was not known at the data cut is treated as not yet happened: the spell is open at the cut.
     late_end = spells["end"] > as_of
     count("spell_ends_after_data_cut", late_end)
-    spells.loc[late_end, ["end", "exit"]] = [pd.NaT, ""]
+    spells.loc[late_end, "end"] = pd.NaT
+    spells.loc[late_end, "exit"] = ""
     open_with_exit = spells["end"].isna() & (spells["exit"] != "")
     count("exit_given_for_open_spell", open_with_exit)
     spells.loc[open_with_exit, "exit"] = ""
@@ -164,47 +169,61 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     known_exits = set(rules.event_exits) | set(rules.competing_exits)
     count("unknown_exit", ended & (spells["exit"] != "") & ~spells["exit"].isin(known_exits))
 
-    spells = spells.sort_values(["person_id", "start", "_row"], kind="stable")
-    open_end = spells["end"].fillna(pd.Timestamp.max)
-    previous_end = open_end.groupby(spells["person_id"]).cummax().groupby(spells["person_id"]).shift()
-    count("overlapping_spells", previous_end.notna() & (spells["start"] <= previous_end))
+    cut = int(_day_numbers(pd.Series([as_of]))[0])
+    person = spells["_code"].to_numpy()
+    start = _day_numbers(spells["start"])
+    # Open spells run on past the data cut; a day number far beyond any date stands for "open".
+    is_open = spells["end"].isna().to_numpy()
+    end = np.where(is_open, np.iinfo(np.int32).max, _day_numbers(spells["end"].fillna(as_of)))
+    rows = spells["_row"].to_numpy()
+    order = np.lexsort((rows, start, person))
+    person, start, end, rows, is_open = person[order], start[order], end[order], rows[order], is_open[order]
+    spells = spells.iloc[order]
 
-    origin = spells["person_id"].map(allocated["randomised_on"]).pipe(pd.to_datetime)
-    window_end = origin + pd.Timedelta(days=rules.index_window_days)
-    contains = (spells["start"] <= origin) & (open_end >= origin)
-    starts_soon = (spells["start"] > origin) & (spells["start"] <= window_end)
-    candidates = spells[contains | starts_soon].assign(_late=starts_soon[contains | starts_soon].astype(int))
-    index = candidates.sort_values(["person_id", "_late", "start", "_row"], kind="stable").drop_duplicates("person_id")
-    index = index.set_index("person_id")
+    # Overlap: a spell starting on or before the latest end among the same person's earlier spells.
+    shifted = end + person.astype(np.int64) * (1 << 33)
+    running = np.maximum.accumulate(shifted) - person.astype(np.int64) * (1 << 33)
+    same = np.r_[False, person[1:] == person[:-1]]
+    previous = np.r_[0, running[:-1]]
+    overlap = same & (start <= previous)
+    quality["overlapping_spells"] += int(overlap.sum())
+    if overlap.any():
+        examples["overlapping_spells"] = [int(r) for r in rows[overlap][:5]]
 
-    people = allocations.drop_duplicates("person_id").reset_index(drop=True)
-    people["randomised_on"] = pd.to_datetime(people["randomised_on"])
-    after_cut = people["randomised_on"] > as_of
+    origin_all = _day_numbers(people["randomised_on"])
+    origin = origin_all[person]
+    contains = (start <= origin) & (end >= origin)
+    soon = (start > origin) & (start <= origin + rules.index_window_days)
+    pick = np.flatnonzero(contains | soon)
+    # Prefer the spell containing the origin, then the earliest start, then the earliest row.
+    ranked = pick[np.lexsort((rows[pick], start[pick], soon[pick], person[pick]))]
+    first = ranked[np.r_[True, person[ranked][1:] != person[ranked][:-1]]]
+    index_of = np.full(len(people), -1)
+    index_of[person[first]] = first
+
+    after_cut = origin_all > cut
     quality["randomised_after_data_cut"] = int(after_cut.sum())
-    has_index = people["person_id"].isin(index.index) & ~after_cut
+    has_index = (index_of >= 0) & ~after_cut
     quality["no_index_spell"] = int((~has_index & ~after_cut).sum())
     without = people.loc[~has_index, ["person_id", "arm"]].assign(
         reason=np.where(after_cut[~has_index], "randomised_after_data_cut", "no_index_spell")
     )
 
     analysed = people[has_index].reset_index(drop=True)
-    chosen = index.loc[analysed["person_id"]]
-    end = pd.Series(chosen["end"].to_numpy(), index=analysed.index)
-    exits = pd.Series(chosen["exit"].to_numpy(), index=analysed.index)
-    observed_end = end.fillna(as_of)
-    time = _days(observed_end, analysed["randomised_on"])
+    chosen = index_of[has_index]
+    exits = spells["exit"].to_numpy()[chosen]
+    observed_end = np.where(is_open[chosen], cut, end[chosen])
+    time = (observed_end - origin_all[has_index]).astype(float)
     status = np.full(len(analysed), CENSORED)
-    status[(end.notna() & exits.isin(rules.event_exits)).to_numpy()] = EVENT
-    status[(end.notna() & exits.isin(rules.competing_exits)).to_numpy()] = COMPETING
-    beyond = time > rules.horizon_days
-    status[beyond] = CENSORED
-    time = np.minimum(time, rules.horizon_days)
-    analysed["time"] = time
+    status[~is_open[chosen] & np.isin(exits, rules.event_exits)] = EVENT
+    status[~is_open[chosen] & np.isin(exits, rules.competing_exits)] = COMPETING
+    status[time > rules.horizon_days] = CENSORED
+    analysed["time"] = np.minimum(time, rules.horizon_days)
     analysed["status"] = status
     analysed["event"] = (status == EVENT).astype(int)
-    analysed["exit"] = np.where(status != CENSORED, exits.to_numpy(), "")
-    analysed["index_row"] = chosen["_row"].to_numpy()
+    analysed["exit"] = np.where(status != CENSORED, exits, "")
+    analysed["index_row"] = rows[chosen]
     for column in spells.columns:
-        if column not in {"person_id", "start", "end", "exit", "_row"} and column not in analysed.columns:
-            analysed[column] = chosen[column].to_numpy()
+        if column not in {"person_id", "start", "end", "exit", "_row", "_code"} and column not in analysed.columns:
+            analysed[column] = spells[column].to_numpy()[chosen]
     return OutcomeTable(analysed, quality, without.reset_index(drop=True), rules, examples)
