@@ -88,8 +88,8 @@ def protect_table(
     for column, levels in counts.items():
         total = int(totals[column]) if totals is not None and column in totals else int(sum(levels.values()))
         cells = {f"level:{k}": int(v) for k, v in levels.items()}
-        # The total is shown elsewhere; treat it as large so it is never chosen for hiding here.
-        cells["__total__"] = max(total, min_cell)
+        # The total is shown elsewhere (and hidden there when small); it is a member of the identity all the same.
+        cells["__total__"] = total
         result = protect_counts(cells, [("__total__", [f"level:{k}" for k in levels])], min_cell)
         protected[column] = {k: result[f"level:{k}"] for k in levels}
     return protected

@@ -292,7 +292,8 @@ class _Builder:
         for arm in self.order:
             km = _get(self.result, f"curves.km.{arm}", {})
             if "at_risk" in km and len(km["at_risk"]) == len(km.get("time", [])):
-                out.append(disclosure.shown_until(km["time"], km["at_risk"], self.min_cell))
+                stop = disclosure.shown_until(km["time"], km["at_risk"], self.min_cell)
+                out.append(-1.0 if stop is None else stop)
                 continue
             node = _get(self.result, "at_risk", {})
             times, values = node.get("times", []), node.get(arm, [])
@@ -300,7 +301,8 @@ class _Builder:
             # Every grid point shows enough people: the curve holds to the horizon.
             if stop is not None and times and stop == float(times[-1]):
                 stop = self.horizon
-            out.append(stop)
+            # Never enough people at risk: nothing of this arm's curve is drawn.
+            out.append(-1.0 if stop is None else stop)
         return out
 
     def outcome_rows(self) -> list[dict[str, Any]]:
@@ -752,10 +754,10 @@ def _environment(lang: str, min_cell: int) -> tuple[Environment, Any]:
     )
     fmt = Formatter(lang, min_cell, "")
     env.filters.update({"num": fmt.number, "count": fmt.count, "pct": fmt.percent, "p": fmt.pvalue})
+    env.tests["hidden"] = disclosure.is_hidden
     text = env.get_template(f"text_{lang}.html.j2").make_module({"min_cell": min_cell})
     # The mark for a hidden estimate is part of the wording, so it comes from the language's text module.
     fmt.hidden_mark = str(text.hidden_mark)
-    env.tests["hidden"] = disclosure.is_hidden
     return env, text
 
 
