@@ -113,12 +113,14 @@ def simulate(
     data_cut: date | None = None,
     history: int | None = None,
     protocol_path: str | Path | None = None,
+    job_market: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, object]:
     """Write a simulated trial into `out_dir` and return its truth (also written to truth.json).
 
     `data_cut` is the date of the registry extract of spells (default: the last extract plus the horizon);
     `postings` defaults to three per claimant, `history` (the matcher's training cohort) to half the claimants.
+    Without `job_market` no CVs, postings or hires are written (the spells are the same either way).
     """
     if claimants < 1:
         raise TrialError("--claimants must be at least 1")
@@ -167,6 +169,8 @@ def simulate(
     except ImportError:
         simulate_jobs = None
         notes.append("cvs.csv, postings.csv and hires.csv skipped: trial/simulate/jobs.py is not there yet")
+    if not job_market:
+        simulate_jobs = None
     if simulate_jobs is not None:
         with_cv = people[people["has_cv"]][PERSON_COLUMNS].reset_index(drop=True)
         jobs = simulate_jobs(
