@@ -98,3 +98,17 @@ def test_rmst_equals_lifelines_area_under_km() -> None:
     assert rmst(LifeTable.from_data(time, event), 80).estimate == pytest.approx(
         restricted_mean_survival_time(kmf, t=80), rel=1e-9
     )
+
+
+def test_aalen_johansen_equals_lifelines_without_ties() -> None:
+    """On tie-free times (where lifelines needs no jitter) the incidence and its variance equal lifelines'."""
+    from lifelines import AalenJohansenFitter
+
+    from trial.rmst import aalen_johansen
+
+    rng = np.random.default_rng(2)
+    time, status = rng.exponential(10, 300), rng.integers(0, 3, 300)
+    theirs = AalenJohansenFitter().fit(time, status, event_of_interest=1)
+    ours = aalen_johansen(time, status, 1)
+    assert np.allclose(ours.cif, theirs.cumulative_density_.to_numpy()[1:, 0], rtol=0, atol=1e-12)
+    assert np.allclose(ours.variance, theirs.variance_.to_numpy()[1:], rtol=1e-9, atol=1e-15)
