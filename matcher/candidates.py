@@ -1,0 +1,82 @@
+"""Candidate generation: per batch of citizens, score all postings with sparse products and keep the top K."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.baseline import combine
+from matcher.features import CitizenSide, FeatureSpace, PostingSide
+
+
+@dataclass
+class CandidateBatch:
+    """Pairs of one batch: citizen `rows[local]` with posting `cols`, and their feature rows."""
+
+    rows: np.ndarray
+    local: np.ndarray
+    cols: np.ndarray
+    features: np.ndarray
+
+
+def retrieval_score(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarray:
+    """A cheap first-stage score: text, title and occupation similarity, a little less for long commutes."""
+    # Weights are applied on the small per-title/occupation/place matrices before gathering (np.take is the
+    # fast gather along columns); each full-width pass over the batch costs time.
+    score = mats["text_similarity"].copy()
+    score += np.take(0.5 * mats["title_by_unique"], post.title_id, axis=1)
+    score += np.take(0.7 * mats["occupation_fit"], post.occupation, axis=1)
+    score -= np.take(mats["retrieval_penalty_by_place"], post.place, axis=1)
+    return score
+
+
+def automatch_matrix(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarray:
+    """Jobnet automatch's score of every posting for the batch (for the candidate union in evaluation)."""
+    return combine(np.take(mats["title_by_unique"], post.title_id, axis=1),
+                   np.take(mats["near_by_place"], post.place, axis=1),
+                   np.take(mats["automatch_penalty_by_place"], post.place, axis=1), post.requires[None, :])
+
+
+def generate(
+    space: FeatureSpace,
+    cit: CitizenSide,
+    post: PostingSide,
+    ref_day: np.ndarray,
+    *,
+    k: int = 300,
+    k_baseline: int = 0,
+    window_days: int | None = None,
+    batch_size: int = 256,
+) -> Iterator[CandidateBatch]:
+    """Yield candidate pairs batch by batch: the top `k` by retrieval score, including automatch's top
+    `k_baseline` when evaluating (so model and baseline rank the same rows). With `window_days`, only postings
+    open within that many days of the citizen's reference day are eligible (training and evaluation on past hires).
+    """
+    n, p = len(cit), len(post)
+    if p == 0:
+        return
+    for start in range(0, n, batch_size):
+        rows = np.arange(start, min(start + batch_size, n))
+        mats = space.batch(cit, post, rows)
+        score = retrieval_score(mats, post)
+        auto = automatch_matrix(mats, post) if k_baseline > 0 else None
+        if window_days is not None:
+            ref = ref_day[rows][:, None]
+            closed = (post.published[None, :] > ref + window_days) | (post.deadline[None, :] < ref - window_days)
+            score[closed] = -np.inf
+            if auto is not None:
+                auto[closed] = -np.inf
+        kb = min(k_baseline, p)
+        if auto is not None and kb > 0:
+            top_auto = np.argpartition(-auto, kb - 1, axis=1)[:, :kb]
+            forced = np.take_along_axis(auto, top_auto, axis=1) > -np.inf
+            np.put_along_axis(score, top_auto, np.where(forced, 1e6, np.take_along_axis(score, top_auto, 1)), 1)
+        kk = min(k, p)
+        idx = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
+        valid = (np.take_along_axis(score, idx, axis=1) > -np.inf).ravel()
+        local = np.repeat(np.arange(rows.size), kk)[valid]
+        cols = idx.ravel()[valid]
+        features = space.pair_features(cit, post, mats, rows, local, cols, ref_day[rows])
+        yield CandidateBatch(rows, local, cols, features)

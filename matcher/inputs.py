@@ -1,0 +1,154 @@
+"""Read the matcher's three input tables (CVs, postings, hires) into typed frames keyed by pseudonym.
+
+A file with `cpr` instead of `person_id` is pseudonymised with the trial secret at once, so CPR numbers go no
+further than this module; errors name the file, row and column, never a CPR number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trial.errors import InputError
+from trial.secret import load_secret, pseudonymise
+from trial.tables import ROW, read_table, to_bools, to_dates, to_numbers
+
+CV_COLUMNS = ["cv_text", "desired_titles", "education_level", "education_field", "experience_years", "postcode"]
+POSTING_COLUMNS = ["posting_id", "source", "title", "text", "employer", "postcode", "occupation_code",
+                   "requires_qualifications", "published_on", "deadline"]
+# Derives birth_date and sex from a frame with a `cpr` column (trial.cpr.parse_cprs), injected by the caller.
+Demographics = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def _person_ids(table: pd.DataFrame, secret: bytes | None, secret_file: str | Path | None) -> pd.Series:
+    if "person_id" in table and (table["person_id"] != "").all():
+        return table["person_id"].str.strip()
+    if "cpr" not in table:
+        empty = (table["person_id"] == "").to_numpy()
+        row = int(table[ROW].to_numpy()[empty][0])
+        raise InputError("person_id is missing", file=table.attrs.get("file"), row=row, column="person_id")
+    key = secret if secret is not None else load_secret(secret_file)
+    ids = pseudonymise(table["cpr"].reset_index(drop=True), key, file=table.attrs.get("file"))
+    ids.index = table.index
+    return ids
+
+
+def _require_text(table: pd.DataFrame, column: str) -> None:
+    empty = (table[column].str.strip() == "").to_numpy()
+    if empty.any():
+        row = int(table[ROW].to_numpy()[empty][0])
+        raise InputError(f"{column} is empty", file=table.attrs.get("file"), row=row, column=column)
+
+
+def _unique(table: pd.DataFrame, column: str, values: pd.Series) -> None:
+    dup = values.duplicated().to_numpy()
+    if dup.any():
+        row = int(table[ROW].to_numpy()[dup][0])
+        raise InputError(f"{column} appears twice", file=table.attrs.get("file"), row=row, column=column)
+
+
+def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str | Path | None = None,
+             demographics: Demographics | None = None) -> pd.DataFrame:
+    """One row per citizen: person_id, cv_text, desired_titles (list), education, experience, home coordinates.
+
+    Optional `sex` and `birth_date` columns (or `demographics` applied to the CPR numbers) feed the evaluation's
+    subgroups.
+    """
+    from matcher.geo import coordinates
+
+    table = read_table(path, required=CV_COLUMNS, optional=["latitude", "longitude", "sex", "birth_date"],
+                       one_of=[("person_id", "cpr")])
+    _require_text(table, "cv_text")
+    person_id = _person_ids(table, secret, secret_file)
+    _unique(table, "person_id" if "person_id" in table else "cpr", person_id)
+    frame = pd.DataFrame({
+        "person_id": person_id.to_numpy(),
+        "cv_text": table["cv_text"].to_numpy(),
+        "desired_titles": [[t.strip() for t in s.split(";") if t.strip()] for s in table["desired_titles"]],
+        "education_level": table["education_level"].str.strip().to_numpy(),
+        "education_field": table["education_field"].str.strip().str.lower().to_numpy(),
+        "experience_years": to_numbers(table, "experience_years", allow_empty=True).to_numpy(),
+        "_row": table[ROW].to_numpy(),
+    })
+    frame["latitude"], frame["longitude"] = coordinates(table)
+    if demographics is not None and "cpr" in table and "person_id" not in table:
+        extra = demographics(table)
+        frame["sex"] = extra["sex"].to_numpy()
+        frame["birth_date"] = pd.to_datetime(extra["birth_date"]).to_numpy()
+    else:
+        if "sex" in table:
+            frame["sex"] = table["sex"].str.strip().str.upper().to_numpy()
+        if "birth_date" in table:
+            frame["birth_date"] = to_dates(table, "birth_date", allow_empty=True).to_numpy()
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+def read_postings(path: str | Path) -> pd.DataFrame:
+    """One row per posting as given (duplicates across portals are merged later by `matcher.postings`)."""
+    from matcher.geo import coordinates
+
+    table = read_table(path, required=POSTING_COLUMNS, optional=["latitude", "longitude"])
+    for column in ("posting_id", "title", "text", "source"):
+        _require_text(table, column)
+    _unique(table, "posting_id", table["posting_id"].str.strip())
+    code = table["occupation_code"].str.strip()
+    bad = ~code.str.fullmatch(r"\d{4}") & (code != "")
+    if bad.any():
+        row = int(table[ROW].to_numpy()[bad.to_numpy()][0])
+        raise InputError("not a DISCO-08 code (4 digits)", file=table.attrs.get("file"), row=row,
+                         column="occupation_code")
+    published = to_dates(table, "published_on")
+    deadline = to_dates(table, "deadline", allow_empty=True)
+    early = (deadline < published).to_numpy()
+    if early.any():
+        row = int(table[ROW].to_numpy()[early][0])
+        raise InputError("deadline is before published_on", file=table.attrs.get("file"), row=row, column="deadline")
+    frame = pd.DataFrame({
+        "posting_id": table["posting_id"].str.strip().to_numpy(),
+        "source": table["source"].str.strip().str.lower().to_numpy(),
+        "title": table["title"].to_numpy(),
+        "text": table["text"].to_numpy(),
+        "employer": table["employer"].to_numpy(),
+        "postcode": table["postcode"].str.strip().to_numpy(),
+        "occupation_code": code.to_numpy(),
+        "requires_qualifications": to_bools(table, "requires_qualifications").to_numpy(),
+        "published_on": published.to_numpy(),
+        # An open-ended posting stays active for the usual 60 days.
+        "deadline": deadline.fillna(published + pd.Timedelta(days=60)).to_numpy(),
+        "_row": table[ROW].to_numpy(),
+    })
+    frame["latitude"], frame["longitude"] = coordinates(table)
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+def read_hires(path: str | Path, *, secret: bytes | None = None,
+               secret_file: str | Path | None = None) -> pd.DataFrame:
+    """Training labels: person_id, posting_id, hired_on."""
+    table = read_table(path, required=["posting_id", "hired_on"], one_of=[("person_id", "cpr")])
+    _require_text(table, "posting_id")
+    frame = pd.DataFrame({
+        "person_id": _person_ids(table, secret, secret_file).to_numpy(),
+        "posting_id": table["posting_id"].str.strip().to_numpy(),
+        "hired_on": to_dates(table, "hired_on").to_numpy(),
+        "_row": table[ROW].to_numpy(),
+    })
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+def frame_hash(*frames: pd.DataFrame) -> str:
+    """SHA-256 over the content of frames (not row numbers): the training data's fingerprint in a model."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for frame in frames:
+        body = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        body = body.map(lambda v: ";".join(v) if isinstance(v, list) else v)
+        digest.update(np.asarray(pd.util.hash_pandas_object(body, index=False)).tobytes())
+        digest.update(",".join(body.columns).encode())
+    return digest.hexdigest()

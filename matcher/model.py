@@ -1,0 +1,63 @@
+"""A trained matcher as a directory: feature space, LightGBM booster and `model.json` (features, training-data
+hash, parameters, metrics, package version). A model from another package version is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trial
+from matcher.features import FEATURES, FeatureSpace
+from matcher.ranker import LambdaRanker
+from trial.errors import TrialError
+
+FORMAT = "jobmatch-trial/matcher-model/1"
+
+
+@dataclass
+class MatchModel:
+    """The feature space and ranker that score (citizen, posting) pairs, with what they were trained on."""
+
+    space: FeatureSpace
+    ranker: LambdaRanker
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, directory: str | Path) -> Path:
+        out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise TrialError(f"{out} is a file; the model is saved as a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        self.space.save(out)
+        self.ranker.save(out)
+        meta = {**self.meta, "format": FORMAT, "package_version": trial.__version__, "features": FEATURES,
+                "params": self.ranker.params, "best_iteration": self.ranker.best_iteration}
+        (out / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
+                                        encoding="utf-8")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> MatchModel:
+        path = Path(directory)
+        meta_file = path / "model.json"
+        if not meta_file.is_file():
+            raise TrialError(f"{path} is not a matcher model folder (no model.json); train one with: trial match train")
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise TrialError(f"{meta_file} is not valid JSON; retrain the model") from None
+        if meta.get("format") != FORMAT:
+            raise TrialError(f"{path} is not a matcher model of format {FORMAT}")
+        version = meta.get("package_version")
+        if version != trial.__version__:
+            raise TrialError(
+                f"{path} was trained with jobmatch-trial {version}, this is {trial.__version__}; "
+                "retrain it with: trial match train"
+            )
+        if meta.get("features") != FEATURES:
+            raise TrialError(f"{path} uses other features than this version; retrain it with: trial match train")
+        space = FeatureSpace.load(path)
+        ranker = LambdaRanker.load(path, meta["params"], int(meta["best_iteration"]))
+        return cls(space, ranker, meta)

@@ -1,0 +1,40 @@
+"""The consultant's outputs: one CSV of all recommendations and one HTML page per citizen (Jinja2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+import trial
+from matcher.serve import Recommendations
+from trial.errors import TrialError
+
+
+def write_outputs(recommendations: Recommendations, out_dir: str | Path, *, trained_until: str = "") -> dict[str, Path]:
+    """Write `recommendations.csv` and `pages/<person_id>.html`; returns the paths written."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise TrialError(f"{out} is a file; recommendations are written into a folder")
+    (out / "pages").mkdir(parents=True, exist_ok=True)
+    table = recommendations.table
+    csv_path = out / "recommendations.csv"
+    table.to_csv(csv_path, index=False)
+    env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    template = env.get_template("citizen.html.j2")
+    for person_id, rows in table.groupby("person_id", sort=True):
+        records = []
+        for r in rows.sort_values("rank").itertuples(index=False):
+            record = r._asdict()
+            record["reasons"] = [t for t in (r.reason_1, r.reason_2, r.reason_3) if isinstance(t, str) and t]
+            records.append(record)
+        html = template.render(person_id=person_id, rows=records, on=recommendations.on,
+                               trained_until=trained_until, version=trial.__version__)
+        (out / "pages" / f"{person_id}.html").write_text(html, encoding="utf-8")
+    return {"csv": csv_path, "pages": out / "pages"}
+
+
+def read_back(csv_path: str | Path) -> pd.DataFrame:
+    """The recommendations CSV as written (for checks and notebooks)."""
+    return pd.read_csv(csv_path, dtype={"person_id": str, "posting_id": str, "postcode": str})

@@ -1,0 +1,175 @@
+"""Serving: recommendations for the treatment arm only, with reasons, and the log of what was shown.
+
+Anyone the ledger does not have in the treatment arm (control, not enrolled, withdrawn) is refused before any
+scoring and only counted, so the control arm can never receive the intervention.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+
+from matcher.candidates import generate
+from matcher.features import FEATURES, CitizenSide, PostingSide, day_numbers
+from matcher.model import MatchModel
+from matcher.postings import active_on, dedupe
+from matcher.reasons import ReasonContext, explain
+from trial.errors import TrialError
+from trial.ledger import Ledger
+
+COLUMNS = ["person_id", "rank", "posting_id", "title", "employer", "postcode", "distance_km", "sources",
+           "published_on", "deadline", "outside_desired", "score", "reason_1", "reason_2", "reason_3",
+           "reason_features"]
+_IDX = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass
+class Recommendations:
+    """The top postings per served citizen (one row each), who was refused and why, and timings."""
+
+    table: pd.DataFrame
+    served: int
+    refused: dict[str, int]
+    on: date
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def split_by_arm(ledger: Ledger, person_ids: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
+    """Mask of citizens in the treatment arm and not withdrawn; counts of the refused by reason."""
+    treatment = ledger.protocol().treatment_arm
+    arms = ledger.arms_of(person_ids.tolist())
+    withdrawn = set(ledger.withdrawals()["person_id"])
+    arm = person_ids.map(arms)
+    is_withdrawn = person_ids.isin(withdrawn).to_numpy()
+    serve = (arm == treatment).to_numpy() & ~is_withdrawn
+    refused = {
+        "not_enrolled": int(arm.isna().sum()),
+        "other_arm": int(((arm != treatment) & arm.notna()).sum()),
+        "withdrawn": int(((arm == treatment).to_numpy() & is_withdrawn).sum()),
+    }
+    return serve, refused
+
+
+def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date, top: int = 10,
+                   k: int | None = None, batch_size: int = 256,
+                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Top `top` of the given (deduplicated, active) postings for every citizen in `cvs`, with reasons.
+
+    The caller decides who may be scored; `recommend` is the gate that checks the ledger.
+    """
+    space, ranker = model.space, model.ranker
+    post = space.prepare_postings(postings)
+    cit = space.prepare_citizens(cvs)
+    ref = np.full(len(cit), day_numbers([on])[0])
+    picked_rows, picked_cols, picked_scores, picked_feats = [], [], [], []
+    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", 300)),
+                          batch_size=batch_size):
+        score = ranker.score(batch.features)
+        order = np.lexsort((batch.cols, -score, batch.local))
+        local = batch.local[order]
+        starts = np.searchsorted(local, np.arange(batch.rows.size))
+        position = np.arange(order.size) - starts[local]
+        chosen = order[position < top]
+        picked_rows.append(batch.rows[batch.local[chosen]])
+        picked_cols.append(batch.cols[chosen])
+        picked_scores.append(score[chosen])
+        picked_feats.append(batch.features[chosen])
+        if progress:
+            progress(f"scored {batch.rows[-1] + 1}/{len(cit)} citizens")
+    if not picked_rows:
+        return pd.DataFrame(columns=COLUMNS)
+    who = np.concatenate(picked_rows)
+    cols = np.concatenate(picked_cols)
+    scores = np.concatenate(picked_scores)
+    feats = np.vstack(picked_feats)
+    # Explanations only for what is shown: pred_contrib is far slower than predict.
+    contributions = ranker.contributions(feats) if len(feats) else np.zeros((0, len(FEATURES) + 1))
+    return _table(model, cit, post, who, cols, scores, feats, contributions)
+
+
+def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarray, cols: np.ndarray,
+           scores: np.ndarray, feats: np.ndarray, contributions: np.ndarray) -> pd.DataFrame:
+    space = model.space
+    frame = post.frame
+    rank = np.ones(len(who), dtype=np.int64)
+    if len(who) > 1:
+        new = np.r_[True, who[1:] != who[:-1]]
+        group_start = np.maximum.accumulate(np.where(new, np.arange(len(who)), 0))
+        rank = np.arange(len(who)) - group_start + 1
+    labels = space.skill_terms
+    reasons: list[list[tuple[str, str]]] = []
+    for i in range(len(who)):
+        c, p = int(who[i]), int(cols[i])
+        top_features = np.argsort(-contributions[i, : len(FEATURES)])[:4]
+        names = {FEATURES[j] for j in top_features}
+        shared: list[str] = []
+        if names & {"skill_overlap", "text_similarity"}:
+            both = np.intersect1d(cit.skills[c].indices, post.skill_rows[p].indices)
+            shared = [space.skill_labels.get(labels[j], labels[j]) for j in both[:3]]
+        best_title = ""
+        if "title_similarity" in names:
+            mine = np.flatnonzero(cit.desired_owner == c)
+            if mine.size:
+                sims = (cit.desired[mine] @ post.titles[post.title_id[p]].T).toarray().ravel()
+                best_title = cit.frame["desired_titles"].iat[c][int(np.argmax(sims))]
+        ctx = ReasonContext(
+            shared_skills=shared,
+            best_title=best_title,
+            education_field=str(cit.frame["education_field"].iat[c]),
+            occupation_label=space.occupation_labels.get(str(frame["occupation_code"].iat[p]), ""),
+            source=str(frame["sources"].iat[p] if "sources" in frame else frame["source"].iat[p]).replace(";", " og "),
+        )
+        reasons.append(explain(feats[i], contributions[i], ctx))
+    texts = [[text for _, text in r] + [""] * (3 - len(r)) for r in reasons]
+    sources = frame["sources"] if "sources" in frame else frame["source"]
+    return pd.DataFrame({
+        "person_id": cit.frame["person_id"].to_numpy()[who],
+        "rank": rank,
+        "posting_id": frame["posting_id"].to_numpy()[cols],
+        "title": frame["title"].to_numpy()[cols],
+        "employer": frame["employer"].to_numpy()[cols],
+        "postcode": frame["postcode"].to_numpy()[cols],
+        "distance_km": np.round(feats[:, _IDX["distance_km"]].astype(float), 1),
+        "sources": sources.to_numpy()[cols],
+        "published_on": pd.to_datetime(frame["published_on"]).dt.date.to_numpy()[cols],
+        "deadline": pd.to_datetime(frame["deadline"]).dt.date.to_numpy()[cols],
+        "outside_desired": np.where(feats[:, _IDX["outside_desired"]] >= 0.5, "ja", "nej"),
+        "score": np.round(scores, 4),
+        "reason_1": [t[0] for t in texts],
+        "reason_2": [t[1] for t in texts],
+        "reason_3": [t[2] for t in texts],
+        "reason_features": [";".join(f for f, _ in r) for r in reasons],
+    }, columns=COLUMNS)
+
+
+def recommend(model: MatchModel, ledger: Ledger, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date,
+              top: int = 10, k: int | None = None, progress: Callable[[str], None] | None = None) -> Recommendations:
+    """Recommendations for the citizens the ledger has in the treatment arm; everyone else is refused unscored."""
+    if top < 1:
+        raise TrialError("--top must be at least 1")
+    started = time.perf_counter()
+    serve, refused = split_by_arm(ledger, cvs["person_id"])
+    kept, _ = dedupe(postings)
+    active = active_on(kept, on)
+    if active.empty:
+        raise TrialError(f"no posting is open on {on} (published on or before it, deadline not passed); pass --on")
+    prepared = time.perf_counter()
+    eligible = cvs[serve].reset_index(drop=True)
+    table = score_citizens(model, eligible, active, on=on, top=top, k=k, progress=progress) if len(eligible) \
+        else pd.DataFrame(columns=COLUMNS)
+    finished = time.perf_counter()
+    return Recommendations(table, served=len(eligible), refused=refused, on=on,
+                           seconds={"postings": round(prepared - started, 3), "scoring": round(finished - prepared, 3)})
+
+
+def log_shown(ledger: Ledger, recommendations: Recommendations, shown_at: datetime | None = None) -> int:
+    """Append what is shown to the ledger's recommendation log (the analysis reads receipt from it)."""
+    table = recommendations.table
+    rows = zip(table["person_id"], table["posting_id"], table["rank"].astype(int), strict=True)
+    when = shown_at or datetime.now(UTC).replace(microsecond=0)
+    return ledger.log_recommendations(list(rows), when) if len(table) else 0
