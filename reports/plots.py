@@ -49,23 +49,25 @@ class Panel:
     curves: list[Curve] = field(default_factory=list)
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    """Matplotlib with the file-writing backend and text kept as text, imported only when a figure is drawn."""
+_STYLE = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _figure(width: float, height: float, rows: int = 1, columns: int = 1, **kwargs: object):  # type: ignore[no-untyped-def]
+    """A bare matplotlib Figure and its axes, without pyplot (its import alone costs a second) and with no GUI."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with matplotlib.rc_context(_STYLE):
+        from matplotlib.figure import Figure
 
-    plt.rcParams.update(
-        {
-            "svg.fonttype": "none",
-            "font.family": "sans-serif",
-            "font.size": 10,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
-    return plt
+        fig = Figure(figsize=(width, height), layout="constrained")
+        axes = fig.subplots(rows, columns, squeeze=False, **kwargs)
+    return fig, axes
 
 
 def thin_steps(time: np.ndarray, *values: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, ...]:
@@ -84,11 +86,11 @@ def thin_steps(time: np.ndarray, *values: np.ndarray, max_points: int = MAX_POIN
 
 def _svg(fig, name: str) -> str:  # type: ignore[no-untyped-def]
     """The figure as SVG text ready to inline: no XML prolog, no date, ids unique to this figure."""
-    plt = _pyplot()
+    import matplotlib
+
     buffer = io.StringIO()
-    with plt.rc_context({"svg.hashsalt": name, "svg.id": name}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
+    with matplotlib.rc_context({**_STYLE, "svg.hashsalt": name}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
@@ -129,8 +131,8 @@ def km_svg(
     stops: Sequence[float | None] | None = None,
 ) -> str:
     """Kaplan-Meier curves with 95% bands, ticks every `tick_step` days; each curve ends at its `stops` entry."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    fig, axes = _figure(7.0, 3.8)
+    ax = axes[0][0]
     for i, curve in enumerate(curves):
         _draw_curves(ax, [curve], stops[i] if stops else None)
     ax.set_xlim(0, horizon)
@@ -153,9 +155,7 @@ def cif_svg(
     stops: Sequence[float | None] | None = None,
 ) -> str:
     """Cumulative incidence of each exit as small multiples with a shared y axis, one line per arm."""
-    plt = _pyplot()
-    width = max(1, len(panels))
-    fig, axes = plt.subplots(1, width, figsize=(7.0, 3.0), sharey=True, squeeze=False)
+    fig, axes = _figure(7.0, 3.0, 1, max(1, len(panels)), sharey=True)
     top = max((float(np.nanmax(c.value)) for p in panels for c in p.curves if len(c.value)), default=0.0)
     for ax, panel in zip(axes[0], panels, strict=True):
         for i, curve in enumerate(panel.curves):
@@ -173,8 +173,8 @@ def cif_svg(
 
 def forest_svg(rows: Sequence[ForestRow], *, xlabel: str, reference: float = 1.0, log_scale: bool = True) -> str:
     """A forest plot: one estimate with its interval per row, headings in bold, a line at no effect."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(rows) + 1.0))
+    fig, axes = _figure(7.0, 0.32 * len(rows) + 1.0)
+    ax = axes[0][0]
     y = np.arange(len(rows))[::-1]
     values = [v for r in rows for v in (r.lower, r.upper, r.estimate) if v is not None and np.isfinite(v)]
     for yi, row in zip(y, rows, strict=True):
