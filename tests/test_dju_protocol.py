@@ -123,7 +123,7 @@ def test_dju_analysis_json_supplies_the_share(tmp_path: Path) -> None:
             {
                 "effects": {
                     "days_saved": {"estimate": 1.5, "ci": [-0.5, 3.5]},
-                    "self_reliant": {"estimate": 0.21, "ci": [0.15, 0.27]},
+                    "binary": {"name": "self_reliant", "difference": {"estimate": 0.21, "ci": [0.15, 0.27]}},
                 }
             }
         ),

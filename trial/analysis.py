@@ -573,7 +573,7 @@ def analyse(
         "data_quality": quality,
         "data_quality_rows": table.examples,
         "counts": counts,
-        "interim": None,
+        "interim": _interim(protocol, allocations, rules.as_of),
         "notes": notes,
     }
     if recommendations is not None:
@@ -594,6 +594,16 @@ def analyse(
         "km_interval": "log(-log) (Greenwood), as lifelines",
     }
     return to_json_ready(result)
+
+
+def _interim(protocol: Any, allocations: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, Any] | None:
+    """Which planned look this data cut is and the efficacy boundary that applies (Lan-DeMets spending)."""
+    from trial.interim import look_for
+
+    first = pd.to_datetime(allocations["randomised_on"]).min()
+    if pd.isna(first):
+        return None
+    return look_for(protocol, first.date(), as_of.date())
 
 
 def _receipt(

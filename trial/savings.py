@@ -190,9 +190,11 @@ def effects_from_analysis(path: str | Path, protocol: Protocol) -> dict[str, Any
         out["days_saved"], out["ci"] = _estimate_and_ci(node, path, "effects.days_saved")
     binary = protocol.outcomes.binary
     if binary is not None:
-        node = _dig(data, ["effects", binary.name])
+        # The analysis reports a binary primary outcome as effects.binary, its treatment − control difference
+        # being the extra share who manage on their own.
+        node = _dig(data, ["effects", "binary", "difference"])
         if node is not None:
-            out["share"], out["share_ci"] = _estimate_and_ci(node, path, f"effects.{binary.name}")
+            out["share"], out["share_ci"] = _estimate_and_ci(node, path, "effects.binary.difference")
     if out["days_saved"] is None and out["share"] is None:
         raise InputError("no 'effects.days_saved' (estimate and ci) in the analysis JSON", file=path)
     return out
