@@ -85,3 +85,18 @@ def test_an_earlier_demo_folder_is_replaced(tmp_path: Path) -> None:
     (old / "report.html").write_text("old report")
     prepare_folder(old)
     assert sorted(p.name for p in old.iterdir()) == [MARKER]
+
+
+def test_only_the_treatment_arm_received_recommendations(demo: tuple[Path, str]) -> None:
+    out, output = demo
+    with Ledger.open(out / "trial.db") as ledger:
+        shown = ledger.recommendations()
+        allocations = ledger.allocations()
+    if not len(shown):
+        pytest.skip("the matcher is not wired into the demo yet")
+    arm = shown["person_id"].map(allocations.set_index("person_id")["arm"])
+    assert (arm == "treatment").all()
+    meetings = pd.read_csv(out / "data" / "meetings.csv", dtype=str)
+    refused = int(re.search(r"(\d+) refused", output).group(1))
+    assert refused > 0
+    assert shown["person_id"].nunique() + refused == len(meetings)

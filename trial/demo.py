@@ -13,10 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from trial.errors import TrialError
 
 DEMO_CLAIMANTS = 16_000
 DEMO_POSTINGS = 15_000
+DEMO_HISTORY = 4_000  # the matcher's training cohort: enough hires to learn from, quick enough for the demo
 DEMO_EFFECT_DAYS = 14.0
 DEMO_UPTAKE = 0.75
 MARKER = ".trial-demo"
@@ -90,6 +93,7 @@ def analyse_trial(
         allocations = ledger.allocations()
         withdrawals = ledger.withdrawals()
         log = ledger.recommendations()
+        head = ledger.head_hash()
     spells = read_spells(data / "spells.csv", secret=load_secret(data / "secret.key"))
     return analyse(
         protocol,
@@ -100,8 +104,18 @@ def analyse_trial(
         seed=seed,
         withdrawals=withdrawals,
         recommendations=log if len(log) else None,
-        inputs={"ledger": {"path": str(db)}, "outcomes": {"path": str(data / "spells.csv")}},
+        inputs={
+            "ledger": {"path": str(db), "sha256": _sha256(db), "head_hash": head},
+            "outcomes": {"path": str(data / "spells.csv"), "sha256": _sha256(data / "spells.csv")},
+        },
     )
+
+
+def _sha256(path: Path) -> str:
+    """The file's fingerprint for the report's reproducibility stamp."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _available(module: str, *names: str) -> bool:
@@ -116,13 +130,63 @@ def _available(module: str, *names: str) -> bool:
 
 
 def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Train the matcher on the historical hires and recommend for the people at a meeting (treatment arm only)."""
-    if not _available("matcher.serve") or not _available("matcher.ranker"):
-        say("  skipped: the matcher (matcher/ranker.py, matcher/serve.py) is not built yet")
+    """`trial match train` on the historical hires, then `trial match recommend` for each month's meetings.
+
+    Everyone at a meeting is passed to the matcher; it serves the treatment arm and refuses (and counts) the rest,
+    which is the guard that keeps the control arm from ever receiving recommendations.
+    """
+    if not (data / "cvs.csv").exists():
+        say("  skipped: the simulation wrote no CVs, postings or hires")
         return {}
-    # The matcher's own issue wires its train/recommend calls in here.
-    say("  skipped: the matcher's train/recommend functions are not wired into the demo yet")
-    return {}
+    if not (_available("matcher.train", "train") and _available("matcher.inputs", "read_cvs", "read_postings",
+                                                                  "read_hires")):
+        say("  skipped: the matcher's training (matcher/train.py, matcher/inputs.py) is not built yet")
+        return {}
+    from matcher.inputs import read_cvs, read_hires, read_postings
+    from matcher.train import train
+    from trial.secret import load_secret, pseudonymise
+
+    secret = load_secret(data / "secret.key")
+    cvs = read_cvs(data / "cvs.csv", secret=secret)
+    postings = read_postings(data / "postings.csv")
+    hires = read_hires(data / "hires.csv", secret=secret)
+    model = train(cvs, postings, hires, progress=lambda message: progress(f"match train: {message}"))
+    model.save(out / "model")
+    metrics = model.meta.get("metrics", {})
+    say(f"  trained on {metrics.get('hires_linked', len(hires))} historical hires, validation NDCG@10 "
+        f"{metrics.get('validation_ndcg_at_10', float('nan')):.3f}; model saved in {out / 'model'}")
+    summary: dict[str, Any] = {"hires": metrics.get("hires_linked"), "ndcg_at_10": metrics.get("validation_ndcg_at_10")}
+    if not _available("matcher.serve", "recommend", "log_shown"):
+        say("  recommend skipped: matcher/serve.py is not built yet")
+        return summary
+    from datetime import datetime, time
+
+    from matcher.serve import log_shown, recommend
+    from trial.ledger import Ledger
+
+    meetings = pd.read_csv(data / "meetings.csv", dtype=str, keep_default_na=False)
+    meetings["person_id"] = pseudonymise(meetings["cpr"], secret)
+    meetings = meetings.drop(columns="cpr")  # the CPR numbers stay in the data folder
+    served = refused = shown = 0
+    tables = []
+    with Ledger.open(db) as ledger:
+        months = sorted(meetings["met_on"].str.slice(0, 7).unique())
+        for number, month in enumerate(months, start=1):
+            group = meetings[meetings["met_on"].str.startswith(month)]
+            # One run a month, on its last meeting day, so nobody is shown postings before their meeting.
+            day = date.fromisoformat(group["met_on"].max())
+            progress(f"match recommend {month} ({number}/{len(months)})")
+            people = cvs[cvs["person_id"].isin(group["person_id"])].reset_index(drop=True)
+            result = recommend(model, ledger, people, postings, on=day)
+            served += result.served
+            refused += sum(result.refused.values())
+            shown += log_shown(ledger, result, datetime.combine(day, time(10, 0)))
+            tables.append(result.table)
+    if tables:
+        pd.concat(tables, ignore_index=True).to_csv(out / "recommendations.csv", index=False)
+    say(f"  {len(meetings)} people at a meeting: recommendations for {served} in the treatment arm, "
+        f"{refused} refused (control arm or not enrolled, the guard); {shown} recommendations logged in the ledger")
+    return summary | {"served": served, "refused": refused, "logged": shown}
 
 
 def _report_step(out: Path, db: Path, result: dict[str, Any], savings: dict[str, Any] | None, say: Say) -> Path | None:
@@ -187,6 +251,7 @@ def run_demo(
         data,
         claimants=claimants,
         postings=DEMO_POSTINGS * claimants // DEMO_CLAIMANTS,
+        history=DEMO_HISTORY * claimants // DEMO_CLAIMANTS,
         effect_days=DEMO_EFFECT_DAYS,
         uptake=DEMO_UPTAKE,
         seed=seed,
