@@ -62,8 +62,9 @@ class Browser:
         ]
         self.process = subprocess.Popen(
             command,
-            pass_fds=(3, 4),
-            preexec_fn=wire,
+            # The dup2'ed fds 3 and 4 must survive into Chromium; our other fds are non-inheritable anyway.
+            close_fds=False,
+            preexec_fn=wire,  # the test process runs no threads, so preexec_fn is safe here
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "HOME": self.profile},
