@@ -34,7 +34,10 @@ def _text(feature: str, value: float, ctx: ReasonContext) -> str | None:
     if feature == "field_affinity":
         return f"mange med uddannelse inden for {ctx.education_field} ansættes i denne type stilling"
     if feature == "distance_km":
-        return None if np.isnan(value) else f"{value:.0f} km fra hjemmet"
+        if np.isnan(value):
+            return None
+        # Postcode centroids are coarse: below a couple of km, only "close" is honest.
+        return "tæt på hjemmet" if value < 2 else f"{value:.0f} km fra hjemmet"
     if feature == "posting_age_days":
         return f"nyt opslag ({value:.0f} dage gammelt)"
     if feature == "days_to_deadline":

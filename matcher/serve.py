@@ -29,10 +29,19 @@ _IDX = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass
+class Scored:
+    """The table shown to the consultant and, aligned with its rows, the feature rows the model scored."""
+
+    table: pd.DataFrame
+    features: np.ndarray
+
+
+@dataclass
 class Recommendations:
     """The top postings per served citizen (one row each), who was refused and why, and timings."""
 
     table: pd.DataFrame
+    features: np.ndarray
     served: int
     refused: dict[str, int]
     on: date
@@ -57,7 +66,7 @@ def split_by_arm(ledger: Ledger, person_ids: pd.Series) -> tuple[np.ndarray, dic
 
 def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date, top: int = 10,
                    k: int | None = None, batch_size: int = 256,
-                   progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+                   progress: Callable[[str], None] | None = None) -> Scored:
     """Top `top` of the given (deduplicated, active) postings for every citizen in `cvs`, with reasons.
 
     The caller decides who may be scored; `recommend` is the gate that checks the ledger.
@@ -82,14 +91,14 @@ def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame,
         if progress:
             progress(f"scored {batch.rows[-1] + 1}/{len(cit)} citizens")
     if not picked_rows:
-        return pd.DataFrame(columns=COLUMNS)
+        return Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
     who = np.concatenate(picked_rows)
     cols = np.concatenate(picked_cols)
     scores = np.concatenate(picked_scores)
     feats = np.vstack(picked_feats)
     # Explanations only for what is shown: pred_contrib is far slower than predict.
     contributions = ranker.contributions(feats) if len(feats) else np.zeros((0, len(FEATURES) + 1))
-    return _table(model, cit, post, who, cols, scores, feats, contributions)
+    return Scored(_table(model, cit, post, who, cols, scores, feats, contributions), feats)
 
 
 def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarray, cols: np.ndarray,
@@ -121,7 +130,7 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
             shared_skills=shared,
             best_title=best_title,
             education_field=str(cit.frame["education_field"].iat[c]),
-            occupation_label=space.occupation_labels.get(str(frame["occupation_code"].iat[p]), ""),
+            occupation_label=str(frame["title"].iat[p]).lower(),
             source=str(frame["sources"].iat[p] if "sources" in frame else frame["source"].iat[p]).replace(";", " og "),
         )
         reasons.append(explain(feats[i], contributions[i], ctx))
@@ -160,10 +169,10 @@ def recommend(model: MatchModel, ledger: Ledger, cvs: pd.DataFrame, postings: pd
         raise TrialError(f"no posting is open on {on} (published on or before it, deadline not passed); pass --on")
     prepared = time.perf_counter()
     eligible = cvs[serve].reset_index(drop=True)
-    table = score_citizens(model, eligible, active, on=on, top=top, k=k, progress=progress) if len(eligible) \
-        else pd.DataFrame(columns=COLUMNS)
+    scored = score_citizens(model, eligible, active, on=on, top=top, k=k, progress=progress) if len(eligible) \
+        else Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
     finished = time.perf_counter()
-    return Recommendations(table, served=len(eligible), refused=refused, on=on,
+    return Recommendations(scored.table, scored.features, served=len(eligible), refused=refused, on=on,
                            seconds={"postings": round(prepared - started, 3), "scoring": round(finished - prepared, 3)})
 
 

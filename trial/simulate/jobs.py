@@ -385,6 +385,8 @@ class JobsData:
     cvs: pd.DataFrame
     postings: pd.DataFrame
     hires: pd.DataFrame
+    # Not written to files: the job behind each posting id (copies on two portals share one), for tests.
+    posting_job: pd.Series | None = None
 
 
 def _parse_occupations() -> list[Occupation]:
@@ -522,8 +524,9 @@ def _cv_text(occ_d: Occupation, occ_s: Occupation, field: str, skills: list[str]
     ]
     if experience >= 1:
         past_title = rnd.choice(occ_s.titles)
+        first, second = rnd.sample(occ_s.tasks, k=2)
         parts.append(f"Jeg har {int(experience)} års erfaring, senest som {past_title}, hvor jeg havde ansvar for at "
-                     f"{rnd.choice(occ_s.tasks)} og {rnd.choice(occ_s.tasks)}.")
+                     f"{first} og {second}.")
     else:
         parts.append(f"Som studentermedhjælper har jeg været med til at {rnd.choice(occ_s.tasks)}.")
     parts.append(f"I mit speciale arbejdede jeg med {_skill_text(rnd.choice(occ_d.skills), rnd)}.")
@@ -668,7 +671,8 @@ def simulate_jobs(
 
     hires = _hires(rng, market, cohorts, cvs, coords, postings, job_occ, job_skills, job_pc, postcodes, appeal,
                    published, open_days, desired, skill_occ, skills, fields, start, end, hire_share)
-    return JobsData(cvs=cvs, postings=postings.drop(columns="job"), hires=hires)
+    posting_job = pd.Series(postings["job"].to_numpy(), index=postings["posting_id"].to_numpy(), name="job")
+    return JobsData(cvs=cvs, postings=postings.drop(columns="job"), hires=hires, posting_job=posting_job)
 
 
 def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs: pd.DataFrame,

@@ -1,0 +1,210 @@
+"""End to end on a small simulated job market: train, evaluate and recommend through the real CLI and ledger."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from matcher.features import FEATURES
+from matcher.inputs import read_cvs, read_hires, read_postings
+from matcher.model import MatchModel
+from matcher.serve import score_citizens
+from tests.factory import claimant_rows, write_claimants
+from trial.cli import app
+from trial.cpr import parse_cprs
+from trial.ledger import Ledger
+from trial.simulate.jobs import simulate_jobs
+
+PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "bc16-jobmatch.toml"
+SECRET = "test-secret-0123456789abcdef"
+ENROL_ON = date(2025, 1, 20)
+SERVE_ON = date(2025, 2, 1)
+HOLD_OUT_AFTER = "2024-10-20"
+runner = CliRunner()
+
+
+def _people(rows: list[dict[str, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    parsed = parse_cprs(frame.assign(_row=np.arange(len(frame)) + 2))
+    frame["birth_date"] = pd.to_datetime(parsed["birth_date"]).dt.date.to_numpy()
+    frame["sex"] = parsed["sex"].to_numpy()
+    frame["registered_on"] = pd.to_datetime(frame["registered_on"]).dt.date
+    return frame
+
+
+def _run(*args: str) -> object:
+    result = runner.invoke(app, [str(a) for a in args], env={"TRIAL_SECRET": SECRET})
+    return result
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Claimants enrolled in a real ledger; a simulated market whose history spans the year before."""
+    tmp = tmp_path_factory.mktemp("match")
+    claimants = claimant_rows(160, seed=3, as_of=ENROL_ON)
+    write_claimants(tmp / "claimants.csv", claimants)
+    assert _run("init", "--protocol", PROTOCOL, "--db", tmp / "trial.db").exit_code == 0
+    enrol = _run("enrol", tmp / "claimants.csv", "--db", tmp / "trial.db", "--as-of", ENROL_ON.isoformat())
+    assert enrol.exit_code == 0, enrol.output
+    rng = np.random.default_rng(11)
+    history_rows = claimant_rows(1500, seed=4, as_of=date(2024, 9, 1), start=10_000)
+    history = _people(history_rows)
+    # Spread the history's registrations over the year before the trial.
+    history["registered_on"] = [date(2023, 11, 1) + pd.Timedelta(days=int(d)) for d in rng.integers(0, 330, 1500)]
+    history["education_level"] = "LVU"
+    data = simulate_jobs(np.random.default_rng(5), _people(claimants), history, n_postings=6000,
+                         start=date(2023, 10, 1), end=date(2025, 3, 1))
+    for name in ("cvs", "postings", "hires"):
+        getattr(data, name).to_csv(tmp / f"{name}.csv", index=False)
+    model = _run("match", "train", "--cvs", tmp / "cvs.csv", "--postings", tmp / "postings.csv",
+                 "--hires", tmp / "hires.csv", "--until", HOLD_OUT_AFTER, "--out", tmp / "model")
+    assert model.exit_code == 0, model.output
+    return {"tmp": tmp, "db": tmp / "trial.db", "cvs": tmp / "cvs.csv", "postings": tmp / "postings.csv",
+            "hires": tmp / "hires.csv", "model": tmp / "model", "claimants": tmp / "claimants.csv"}
+
+
+def test_model_file_records_features_hash_params_metrics_and_version(world: dict[str, Path]) -> None:
+    meta = json.loads((world["model"] / "model.json").read_text(encoding="utf-8"))
+    assert meta["features"] == FEATURES
+    assert len(meta["training_data_sha256"]) == 64
+    assert meta["params"]["objective"] == "lambdarank"
+    assert meta["package_version"]
+    assert meta["trained_until"] <= HOLD_OUT_AFTER
+    assert 0 < meta["metrics"]["validation_ndcg_at_10"] <= 1
+
+
+def test_model_beats_automatch_with_alternatives_on_held_out_hires(world: dict[str, Path]) -> None:
+    out = world["tmp"] / "eval.json"
+    result = _run("match", "evaluate", "--model", world["model"], "--cvs", world["cvs"], "--postings",
+                  world["postings"], "--hires", world["hires"], "--json", out)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text(encoding="utf-8"))
+    print(json.dumps({k: metrics[k] for k in ("model", "baseline", "test")}))
+    assert metrics["test"]["since"] <= HOLD_OUT_AFTER and metrics["test"]["hires"] >= 100
+    model, baseline = metrics["model"], metrics["baseline"]
+    assert model["ndcg_at_10"] >= 1.3 * baseline["ndcg_at_10"]
+    assert model["alternative_share"] >= 0.30
+    assert baseline["alternative_share"] < model["alternative_share"]
+    for block in (model, baseline):
+        assert 0 <= block["mrr"] <= block["recall_at_10"] + 1e-9 or block["mrr"] <= 1
+        assert block["ndcg_at_10"] <= block["recall_at_10"] + 1e-12  # each hit contributes at most 1
+    assert set(metrics["groups"]["sex"]) <= {"K", "M"}
+
+
+def test_saved_model_reloads_and_scores_identically(world: dict[str, Path]) -> None:
+    trained = MatchModel.load(world["model"])
+    trained.save(world["tmp"] / "copy")
+    again = MatchModel.load(world["tmp"] / "copy")
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode()).iloc[:25]
+    postings = read_postings(world["postings"])
+    open_now = postings[(postings["published_on"] <= pd.Timestamp(SERVE_ON))
+                        & (postings["deadline"] >= pd.Timestamp(SERVE_ON))]
+    first = score_citizens(trained, cvs, open_now, on=SERVE_ON)
+    second = score_citizens(again, cvs, open_now, on=SERVE_ON)
+    assert len(first.table) == 25 * 10
+    pd.testing.assert_frame_equal(first.table, second.table)
+    np.testing.assert_array_equal(trained.ranker.score(first.features), again.ranker.score(first.features))
+
+
+def test_model_from_another_version_is_refused_with_one_line(world: dict[str, Path]) -> None:
+    other = world["tmp"] / "old-model"
+    MatchModel.load(world["model"]).save(other)
+    meta = json.loads((other / "model.json").read_text(encoding="utf-8"))
+    meta["package_version"] = "0.0.1"
+    (other / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = _run("match", "recommend", "--model", other, "--db", world["db"], "--cvs", world["cvs"],
+                  "--postings", world["postings"], "--out", world["tmp"] / "never")
+    assert result.exit_code == 2
+    assert "0.0.1" in result.output and "retrain" in result.output
+    assert "Traceback" not in result.output
+    assert not (world["tmp"] / "never").exists()
+
+
+def test_only_the_treatment_arm_is_served_and_logged(world: dict[str, Path]) -> None:
+    out = world["tmp"] / "forslag"
+    result = _run("match", "recommend", "--model", world["model"], "--db", world["db"], "--cvs", world["cvs"],
+                  "--postings", world["postings"], "--out", out, "--on", SERVE_ON.isoformat())
+    assert result.exit_code == 0, result.output
+    with Ledger.open(world["db"]) as ledger:
+        allocations = ledger.allocations()
+        logged = ledger.recommendations()
+        treatment = ledger.protocol().treatment_arm
+    arm = dict(zip(allocations["person_id"], allocations["arm"], strict=True))
+    shown = pd.read_csv(out / "recommendations.csv", dtype={"person_id": str, "posting_id": str})
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode())
+    in_treatment = {p for p in cvs["person_id"] if arm.get(p) == treatment}
+    assert in_treatment and set(shown["person_id"]) == in_treatment
+    assert set(logged["person_id"]) == in_treatment
+    assert all(arm.get(p) == treatment for p in logged["person_id"])
+    # Control and never-enrolled citizens appear nowhere: not in the CSV, not in the log, no page.
+    others = set(cvs["person_id"]) - in_treatment
+    assert not others & set(shown["person_id"]) and not others & set(logged["person_id"])
+    assert {p.stem for p in (out / "pages").glob("*.html")} == in_treatment
+    n_control = sum(1 for p in cvs["person_id"] if arm.get(p) not in (None, treatment))
+    assert f"other arm {n_control}," in result.output
+    assert f"not enrolled {len(cvs) - len(in_treatment) - n_control}," in result.output
+    assert sorted(zip(logged["person_id"], logged["posting_id"], logged["rank"], strict=True)) == sorted(
+        zip(shown["person_id"], shown["posting_id"], shown["rank"], strict=True))
+    # No CPR number reaches the consultant's files.
+    cprs = pd.read_csv(world["cvs"], dtype=str)["cpr"]
+    text = (out / "recommendations.csv").read_text(encoding="utf-8") + "".join(
+        p.read_text(encoding="utf-8") for p in (out / "pages").glob("*.html"))
+    assert not any(c in text or c.replace("-", "") in text for c in cprs)
+
+
+def test_each_reason_names_a_feature_that_really_contributed(world: dict[str, Path]) -> None:
+    model = MatchModel.load(world["model"])
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode()).iloc[:40]
+    postings = read_postings(world["postings"])
+    scored = score_citizens(model, cvs, postings[(postings["published_on"] <= pd.Timestamp(SERVE_ON))
+                                                 & (postings["deadline"] >= pd.Timestamp(SERVE_ON))], on=SERVE_ON)
+    # Independently: LightGBM's own SHAP values for the rows shown.
+    import lightgbm as lgb
+
+    booster = lgb.Booster(model_file=str(world["model"] / "booster.txt"))
+    contrib = booster.predict(scored.features, pred_contrib=True)[:, : len(FEATURES)]
+    np.testing.assert_allclose(contrib.sum(1) + booster.predict(scored.features, pred_contrib=True)[:, -1],
+                               booster.predict(scored.features), rtol=1e-5, atol=1e-6)
+    named = 0
+    for i, listed in enumerate(scored.table["reason_features"]):
+        names = [n for n in str(listed).split(";") if n and n != "nan"]
+        values = [contrib[i, FEATURES.index(n)] for n in names]
+        assert all(v > 0 for v in values)
+        assert values == sorted(values, reverse=True)
+        if names:
+            # The first reason is the largest positive contribution unless that one has nothing to say.
+            assert values[0] >= np.sort(contrib[i])[-3]
+        named += len(names)
+    assert named >= len(scored.table)  # at least one reason per posting on average
+    reasons = scored.table[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel()
+    assert any(str(r).startswith("matcher: ") for r in reasons)
+
+
+def test_malformed_cv_file_gives_one_line_naming_row_and_column(world: dict[str, Path]) -> None:
+    bad = world["tmp"] / "bad-cvs.csv"
+    frame = pd.read_csv(world["cvs"], dtype=str)
+    frame.loc[7, "experience_years"] = "mange"
+    frame.to_csv(bad, index=False)
+    result = _run("match", "recommend", "--model", world["model"], "--db", world["db"], "--cvs", bad,
+                  "--postings", world["postings"], "--out", world["tmp"] / "x")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "row 9" in lines[0] and "experience_years" in lines[0]
+    assert frame.loc[7, "cpr"] not in result.output
+
+
+def test_hires_file_is_read_with_pseudonyms_matching_the_ledger(world: dict[str, Path]) -> None:
+    hires = read_hires(world["hires"], secret=SECRET.encode())
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode())
+    assert hires["person_id"].str.fullmatch(r"[0-9a-f]{32}").all()
+    assert set(hires["person_id"]) <= set(cvs["person_id"])
+    with Ledger.open(world["db"]) as ledger:
+        enrolled = set(ledger.allocations()["person_id"])
+    assert enrolled <= set(cvs["person_id"])  # everyone with a CV in the trial joins by pseudonym
