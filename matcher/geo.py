@@ -23,7 +23,8 @@ def postcode_table() -> pd.DataFrame:
 def coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Latitude and longitude per row: explicit `latitude`/`longitude` cells win, else the postcode's centroid.
 
-    Unknown postcodes give NaN (the ranker treats the distance as missing); malformed ones are an InputError.
+    Unlisted postcodes take the nearest listed one of their area, else NaN (the ranker treats the distance as
+    missing); malformed ones are an InputError.
     """
     postcode = frame["postcode"].astype(str).str.strip() if "postcode" in frame else pd.Series("", index=frame.index)
     bad = (postcode != "") & ~postcode.str.fullmatch(r"\d{3,4}")
@@ -31,7 +32,9 @@ def coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         first = int(np.flatnonzero(bad.to_numpy())[0])
         row = int(frame[ROW].iloc[first]) if ROW in frame else first + 2
         raise InputError("not a Danish postcode (4 digits)", file=frame.attrs.get("file"), row=row, column="postcode")
-    found = postcode_table().reindex(postcode.str.zfill(4))
+    table = postcode_table()
+    code = postcode.str.zfill(4)
+    found = table.reindex(code.where(code.isin(table.index), code.map(_nearest_known)))
     lat = found["latitude"].to_numpy(dtype=float)
     lon = found["longitude"].to_numpy(dtype=float)
     for column, values in (("latitude", lat), ("longitude", lon)):
@@ -39,6 +42,22 @@ def coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             given = pd.to_numeric(frame[column].astype(str).str.replace(",", ".", regex=False), errors="coerce")
             values[:] = np.where(given.notna().to_numpy(), given.to_numpy(dtype=float), values)
     return lat, lon
+
+
+def _nearest_known(code: str) -> str:
+    """An unlisted postcode (e.g. a PO box number) takes the numerically nearest listed one of its area
+    (same first two digits): Danish postcodes are ordered geographically.
+    """
+    if not code.isdigit():
+        return ""
+    known = _known_numbers()
+    area = known[(known // 100) == int(code) // 100]
+    return f"{area[np.argmin(np.abs(area - int(code)))]:04d}" if area.size else ""
+
+
+@cache
+def _known_numbers() -> np.ndarray:
+    return np.array([int(c) for c in postcode_table().index if c.isdigit()])
 
 
 def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:

@@ -44,7 +44,7 @@ class DanishAnalyzer:
 
     def _terms(self, word: str) -> tuple[str, ...]:
         stem = self.stem(word)
-        if len(word) < 2 * _MIN_PART or (stem in self.lexicon and len(word) < 12):
+        if len(word) < 2 * _MIN_PART:
             return (stem,)
         # Danish compounds (dataanalysemodel = data + analyse + model): keep the word and add its known parts.
         parts = self._split(word, depth=2)
@@ -61,7 +61,9 @@ class DanishAnalyzer:
                 if len(left) < _MIN_PART:
                     continue
                 if self.stem(left) in self.lexicon:
-                    return [self.stem(left), tail_stem]
+                    # A known head may itself be a compound (dataanalyse|model): add its parts too.
+                    inner = self._split(left, depth - 1) if depth > 0 and len(left) >= 2 * _MIN_PART else None
+                    return [self.stem(left), *(inner or []), tail_stem]
                 if depth > 0 and len(left) >= 2 * _MIN_PART:
                     inner = self._split(left, depth - 1)
                     if inner:

@@ -736,7 +736,8 @@ def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs
             + rng.gumbel(0.0, 0.8, size=seen.size)
         )
         job = int(seen[np.argmax(utility)])
-        hired_on = start + timedelta(days=decided + int(rng.integers(0, 21)))
+        # Interviews take time; a copy on the second portal is at most 3 days younger than the original.
+        hired_on = start + timedelta(days=decided + int(rng.integers(3, 24)))
         ids = listing[job]
         out.append((cprs[i], ids[int(rng.integers(len(ids)))], hired_on))
     return pd.DataFrame(out, columns=["cpr", "posting_id", "hired_on"])
