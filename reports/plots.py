@@ -171,7 +171,9 @@ def cif_svg(
     return _svg(fig, "cif")
 
 
-def forest_svg(rows: Sequence[ForestRow], *, xlabel: str, reference: float = 1.0, log_scale: bool = True) -> str:
+def forest_svg(
+    rows: Sequence[ForestRow], *, xlabel: str, reference: float = 1.0, log_scale: bool = True, decimal: str = "."
+) -> str:
     """A forest plot: one estimate with its interval per row, headings in bold, a line at no effect."""
     fig, axes = _figure(7.0, 0.32 * len(rows) + 1.0)
     ax = axes[0][0]
@@ -196,7 +198,7 @@ def forest_svg(rows: Sequence[ForestRow], *, xlabel: str, reference: float = 1.0
         ax.set_xlim(low / 1.15, high * 1.15)
         ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if low / 1.15 <= t <= high * 1.15]
         ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_xticklabels([f"{t:g}".replace(".", decimal) for t in ticks])
         ax.minorticks_off()
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(xlabel)

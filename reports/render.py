@@ -457,7 +457,9 @@ class _Builder:
             groups.append({"variable": variable, "label": label, "p_interaction": p_interaction, "levels": out_levels})
         figure = None
         if any(r.estimate is not None for r in forest):
-            figure = plots.forest_svg(forest, xlabel=self.text.axis_hazard_ratio)
+            figure = plots.forest_svg(
+                forest, xlabel=self.text.axis_hazard_ratio, decimal="," if self.lang == "da" else "."
+            )
         return {"groups": groups, "figure": figure}
 
     # -- CONSORT ------------------------------------------------------------------------------------------------
