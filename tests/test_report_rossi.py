@@ -106,3 +106,17 @@ def test_subgroup_figures_equal_the_analysis(rossi: dict) -> None:
         hr = row["hazard_ratio"]
         assert line[3] == f"{hr['estimate']:.2f} ({hr['ci'][0]:.2f}–{hr['ci'][1]:.2f})"
     assert soup.select_one('figure[data-figure="forest"] svg') is not None
+
+
+def test_help_and_one_line_errors(rossi: dict, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert "Example: trial report" in run("report", "--help").output
+    paths = rossi["paths"]
+    source = ["--protocol", str(paths["protocol"]), "--allocations", str(paths["allocations"])]
+    source += ["--outcomes", str(paths["spells"]), "--as-of", ROSSI_AS_OF]
+    for extra, words in [
+        (["--out", str(tmp_path / "r.html"), "--lang", "fr"], "--lang"),
+        (["--out", str(tmp_path)], "directory"),
+    ]:
+        result = run("report", *source, *extra, expect=2)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.output
