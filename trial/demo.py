@@ -1,7 +1,6 @@
 """The end-to-end story of `trial demo`: a simulated trial run through every step of the toolkit into one folder.
 
-Each step calls the library, as a notebook would. A step whose part of the toolkit is not built yet is skipped
-with one line, so the demo grows as the project does.
+Each step calls the library, as a notebook would, and prints one line of what it did.
 """
 
 from __future__ import annotations
@@ -83,50 +82,11 @@ def analyse_trial(
     data: Path, db: Path, as_of: date, *, bootstrap: int | None = None, seed: int | None = None
 ) -> dict[str, Any]:
     """`trial analyse` on the ledger and the simulated registry spells at the data cut."""
-    from trial.analysis import analyse
-    from trial.ledger import Ledger
-    from trial.outcomes import read_spells
+    from trial.evaluation import load_evaluation
     from trial.secret import load_secret
 
-    with Ledger.open(db) as ledger:
-        protocol = ledger.protocol()
-        allocations = ledger.allocations()
-        withdrawals = ledger.withdrawals()
-        log = ledger.recommendations()
-        head = ledger.head_hash()
-    spells = read_spells(data / "spells.csv", secret=load_secret(data / "secret.key"))
-    return analyse(
-        protocol,
-        allocations,
-        spells,
-        as_of,
-        bootstrap=bootstrap,
-        seed=seed,
-        withdrawals=withdrawals,
-        recommendations=log if len(log) else None,
-        inputs={
-            "ledger": {"path": str(db), "sha256": _sha256(db), "head_hash": head},
-            "outcomes": {"path": str(data / "spells.csv"), "sha256": _sha256(data / "spells.csv")},
-        },
-    )
-
-
-def _sha256(path: Path) -> str:
-    """The file's fingerprint for the report's reproducibility stamp."""
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _available(module: str, *names: str) -> bool:
-    """Whether a module of the toolkit exists and has the named functions (other issues add them over time)."""
-    import importlib
-
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        return False
-    return all(hasattr(found, name) for name in names)
+    evaluation = load_evaluation(data / "spells.csv", db=db, secret=load_secret(data / "secret.key"))
+    return evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed)
 
 
 def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -137,10 +97,6 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[s
     """
     if not (data / "cvs.csv").exists():
         say("  skipped: the simulation wrote no CVs, postings or hires")
-        return {}
-    if not (_available("matcher.train", "train") and _available("matcher.inputs", "read_cvs", "read_postings",
-                                                                  "read_hires")):
-        say("  skipped: the matcher's training (matcher/train.py, matcher/inputs.py) is not built yet")
         return {}
     from matcher.inputs import read_cvs, read_hires, read_postings
     from matcher.train import train
@@ -156,9 +112,6 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[s
     say(f"  trained on {metrics.get('hires_linked', len(hires))} historical hires, validation NDCG@10 "
         f"{metrics.get('validation_ndcg_at_10', float('nan')):.3f}; model saved in {out / 'model'}")
     summary: dict[str, Any] = {"hires": metrics.get("hires_linked"), "ndcg_at_10": metrics.get("validation_ndcg_at_10")}
-    if not _available("matcher.serve", "recommend", "log_shown"):
-        say("  recommend skipped: matcher/serve.py is not built yet")
-        return summary
     from datetime import datetime, time
 
     from matcher.serve import log_shown, recommend
@@ -189,11 +142,8 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[s
     return summary | {"served": served, "refused": refused, "logged": shown}
 
 
-def _report_step(out: Path, db: Path, result: dict[str, Any], savings: dict[str, Any] | None, say: Say) -> Path | None:
+def _report_step(out: Path, db: Path, result: dict[str, Any], savings: dict[str, Any], say: Say) -> Path:
     """Render the six-month HTML report from the analysis and the ledger."""
-    if not _available("reports.render", "render_html", "ReportInputs"):
-        say("  skipped: the report (reports/render.py) is not built yet")
-        return None
     from reports.render import ReportInputs, render_html
     from trial.ledger import Ledger
 
@@ -208,13 +158,8 @@ def _report_step(out: Path, db: Path, result: dict[str, Any], savings: dict[str,
             savings=savings,
             sources={"ledger": str(db)},
         )
-    try:
-        html = render_html(inputs)
-    except Exception as exc:  # the report is being built by another issue; the demo goes on without it
-        say(f"  skipped: reports/render.py could not render yet ({type(exc).__name__}: {str(exc)[:160]})")
-        return None
     path = out / "report.html"
-    path.write_text(html, encoding="utf-8")
+    path.write_text(render_html(inputs), encoding="utf-8")
     say(f"  written: {path}")
     return path
 
@@ -279,42 +224,30 @@ def run_demo(
 
     say(f"5/7 trial analyse --as-of {as_of.isoformat()}")
     progress("analyse")
-    if _available("trial.analysis", "analyse") and _available("trial.outcomes", "read_spells"):
-        result = analyse_trial(data, db, as_of, seed=seed)
-        (out / "analysis.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        estimate, ci = _days_saved(result)
-        interval = f" (95% CI {ci[0]:.1f} to {ci[1]:.1f})" if ci else ""
-        say(f"  days saved / dage sparet: {estimate:.1f}{interval}; truth {six['itt_days_saved']:.1f}; "
-            f"written: {out / 'analysis.json'}")
-        summary["days_saved"] = {"estimate": estimate, "ci": list(ci) if ci else None}
-    else:
-        result = None
-        say("  skipped: the analysis (trial/analysis.py) is not built yet")
+    result = analyse_trial(data, db, as_of, seed=seed)
+    (out / "analysis.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    estimate, ci = _days_saved(result)
+    interval = f" (95% CI {ci[0]:.1f} to {ci[1]:.1f})" if ci else ""
+    say(f"  days saved / dage sparet: {estimate:.1f}{interval}; truth {six['itt_days_saved']:.1f}; "
+        f"written: {out / 'analysis.json'}")
+    summary["days_saved"] = {"estimate": estimate, "ci": list(ci) if ci else None}
 
-    savings = None
     say("6/7 trial savings")
-    if result is not None and _available("trial.savings", "savings"):
-        from trial.ledger import Ledger
-        from trial.savings import savings as savings_of
+    from trial.ledger import Ledger
+    from trial.savings import savings as savings_of
 
-        with Ledger.open(db) as ledger:
-            protocol = ledger.protocol()
-        estimate, ci = _days_saved(result)
-        savings = savings_of(protocol, estimate, ci)
-        (out / "savings.json").write_text(json.dumps(savings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        for group in savings["target_groups"]:
-            per_year = group["per_year"]["estimate"]
-            say(f"  {group['label_en']}: {per_year:,.0f} {savings['currency']} per year")
-        say(f"  written: {out / 'savings.json'}")
-    else:
-        say("  skipped: needs the analysis and trial/savings.py")
+    with Ledger.open(db) as ledger:
+        protocol = ledger.protocol()
+    savings = savings_of(protocol, estimate, ci)
+    (out / "savings.json").write_text(json.dumps(savings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for group in savings["target_groups"]:
+        per_year = group["per_year"]["estimate"]
+        say(f"  {group['label_en']}: {per_year:,.0f} {savings['currency']} per year")
+    say(f"  written: {out / 'savings.json'}")
 
     say("7/7 trial report")
     progress("report")
-    report = _report_step(out, db, result, savings, say) if result is not None else None
-    if result is None:
-        say("  skipped: needs the analysis")
-    summary["report"] = str(report) if report else None
+    summary["report"] = str(_report_step(out, db, result, savings, say))
     (out / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -11,14 +10,6 @@ from typing import Any
 import typer
 
 from trial.cli._app import app, as_date
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @app.command("analyse")
@@ -43,60 +34,20 @@ def analyse_command(
 
     Example: trial analyse --db trial.db --outcomes spells.csv --as-of 2020-06-30 --json analysis.json
     """
-    from trial.allocations import load_allocations
-    from trial.analysis import analyse
-    from trial.errors import TrialError
-    from trial.outcomes import read_spells
-    from trial.protocol import load_protocol
+    from trial.evaluation import load_evaluation
+    from trial.secret import load_secret
 
-    if (db is None) == (allocations is None):
-        raise TrialError("give either --db or --allocations, not both or neither")
-    if protocol is None and db is None:
-        raise TrialError("--protocol is needed with --allocations")
-    inputs: dict[str, Any] = {}
-    withdrawals = recommendations = None
-    ledger_protocol = None
-    if db is not None:
-        from trial.ledger import Ledger
-
-        if not db.is_file():
-            raise TrialError(f"{db}: ledger not found")
-        with Ledger.open(db) as ledger:
-            ledger_protocol = ledger.protocol()
-            withdrawals = ledger.withdrawals()
-            log = ledger.recommendations()
-            recommendations = log if len(log) else None
-            inputs["ledger"] = {"path": str(db), "sha256": _sha256(db), "head_hash": ledger.head_hash()}
-    chosen = load_protocol(protocol) if protocol is not None else ledger_protocol
-    if protocol is not None:
-        inputs["protocol"] = {"path": str(protocol), "sha256": _sha256(protocol)}
-        if ledger_protocol is not None and ledger_protocol.fingerprint != chosen.fingerprint:
-            raise TrialError(f"{protocol}: differs from the protocol frozen in {db} (record an amendment first)")
-    frame = load_allocations(db=db, allocations=allocations, protocol=chosen)
-    if allocations is not None:
-        inputs["allocations"] = {"path": str(allocations), "sha256": _sha256(allocations)}
-    secret = None
-    if secret_file is not None:
-        from trial.secret import load_secret
-
-        secret = load_secret(secret_file)
-    binary = chosen.outcomes.binary
-    spells = read_spells(outcomes, secret=secret, extra=(binary.column.lower(),) if binary else ())
-    inputs["outcomes"] = {"path": str(outcomes), "sha256": _sha256(outcomes)}
-
-    result = analyse(
-        chosen,
-        frame,
-        spells,
-        as_date(as_of),
-        horizon_days=horizon,
-        event_exits=event or None,
-        bootstrap=bootstrap,
-        seed=seed,
-        withdrawals=withdrawals,
-        recommendations=recommendations,
-        inputs=inputs,
+    evaluation = load_evaluation(
+        outcomes,
+        protocol=protocol,
+        db=db,
+        allocations=allocations,
+        secret=load_secret(secret_file) if secret_file is not None else None,
     )
+    result = evaluation.analyse(
+        as_date(as_of), horizon_days=horizon, event_exits=event or None, bootstrap=bootstrap, seed=seed
+    )
+    chosen = evaluation.protocol
     text = json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False)
     if json_file is not None and str(json_file) == "-":
         sys.stdout.write(text + "\n")

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from trial.cli._app import app, as_date
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @app.command("report")
@@ -47,10 +37,6 @@ def report_command(
 
     if lang is not None and lang not in ("da", "en"):
         raise TrialError(f"--lang: use 'da' or 'en', not '{lang}'")
-    if (db is None) == (allocations is None):
-        raise TrialError("give either --db or --allocations, not both or neither")
-    if protocol is None and db is None:
-        raise TrialError("--protocol is needed with --allocations")
     if out.is_dir():
         raise TrialError(f"--out: {out} is a directory; give the name of the HTML file to write")
     if pdf is not None:
@@ -60,66 +46,29 @@ def report_command(
             raise TrialError("--pdf needs Chromium, which is not installed (Debian: apt-get install chromium)")
 
     from reports.render import ReportInputs, print_pdf, render_html
-    from trial.allocations import load_allocations
-    from trial.analysis import analyse
-    from trial.outcomes import read_spells
-    from trial.protocol import load_protocol
+    from trial.evaluation import load_evaluation
+    from trial.secret import load_secret
 
     started = time.perf_counter()
-    inputs: dict[str, Any] = {}
-    withdrawals = recommendations = screening = None
-    ledger_protocol = None
-    head = None
-    if db is not None:
-        from trial.ledger import Ledger
-
-        if not db.is_file():
-            raise TrialError(f"{db}: ledger not found")
-        with Ledger.open(db) as ledger:
-            ledger_protocol = ledger.protocol()
-            withdrawals = ledger.withdrawals()
-            screening = ledger.screening()
-            log = ledger.recommendations()
-            recommendations = log if len(log) else None
-            head = ledger.head_hash()
-            inputs["ledger"] = {"sha256": _sha256(db), "head_hash": head}
-    chosen = load_protocol(protocol) if protocol is not None else ledger_protocol
-    if protocol is not None:
-        inputs["protocol"] = {"sha256": _sha256(protocol)}
-        if ledger_protocol is not None and ledger_protocol.fingerprint != chosen.fingerprint:
-            raise TrialError(f"{protocol}: differs from the protocol frozen in {db} (record an amendment first)")
-    frame = load_allocations(db=db, allocations=allocations, protocol=chosen)
-    if allocations is not None:
-        inputs["allocations"] = {"sha256": _sha256(allocations)}
-    secret = None
-    if secret_file is not None:
-        from trial.secret import load_secret
-
-        secret = load_secret(secret_file)
-    binary = chosen.outcomes.binary
-    spells = read_spells(outcomes, secret=secret, extra=(binary.column.lower(),) if binary else ())
-    inputs["outcomes"] = {"sha256": _sha256(outcomes)}
-
-    result = analyse(
-        chosen,
-        frame,
-        spells,
-        as_date(as_of),
-        bootstrap=bootstrap,
-        seed=seed,
-        withdrawals=withdrawals,
-        recommendations=recommendations,
-        inputs=inputs,
+    # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
+    evaluation = load_evaluation(
+        outcomes,
+        protocol=protocol,
+        db=db,
+        allocations=allocations,
+        secret=load_secret(secret_file) if secret_file is not None else None,
+        record_paths=False,
     )
+    result = evaluation.analyse(as_date(as_of), bootstrap=bootstrap, seed=seed)
     analysed = time.perf_counter()
     html = render_html(
         ReportInputs(
-            protocol=chosen,
+            protocol=evaluation.protocol,
             result=result,
-            allocations=frame,
-            screening=screening,
-            withdrawals=withdrawals,
-            ledger_head=head,
+            allocations=evaluation.allocations,
+            screening=evaluation.screening,
+            withdrawals=evaluation.withdrawals,
+            ledger_head=evaluation.ledger_head,
         ),
         lang=lang,
         blind=blind,

@@ -1,0 +1,115 @@
+"""Everything an evaluation reads — protocol, allocations, registry spells, the ledger's logs — with fingerprints.
+
+`trial analyse`, `trial report` and the demo load their inputs the same way through `load_evaluation`, so the
+reproducibility stamp (input SHA-256, ledger head) means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trial.allocations import load_allocations
+from trial.analysis import analyse
+from trial.errors import TrialError
+from trial.outcomes import read_spells
+from trial.protocol import Protocol, load_protocol
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Evaluation:
+    """The inputs of one evaluation, ready for `analyse` and the report."""
+
+    protocol: Protocol
+    allocations: pd.DataFrame
+    spells: pd.DataFrame
+    withdrawals: pd.DataFrame | None = None
+    recommendations: pd.DataFrame | None = None
+    screening: pd.DataFrame | None = None
+    ledger_head: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def analyse(self, as_of: Any, **options: Any) -> dict[str, Any]:
+        """The intention-to-treat analysis at the data cut `as_of` (options as for `trial.analysis.analyse`)."""
+        return analyse(
+            self.protocol,
+            self.allocations,
+            self.spells,
+            as_of,
+            withdrawals=self.withdrawals,
+            recommendations=self.recommendations,
+            inputs=self.inputs,
+            **options,
+        )
+
+
+def load_evaluation(
+    outcomes: str | Path,
+    *,
+    protocol: str | Path | None = None,
+    db: str | Path | None = None,
+    allocations: str | Path | None = None,
+    secret: bytes | None = None,
+    record_paths: bool = True,
+) -> Evaluation:
+    """Read a trial's inputs from a ledger (`db`) or an allocation file made elsewhere (then `protocol` is needed).
+
+    A protocol given beside a ledger must be the ledger's active one. `record_paths=False` keeps file names out of
+    the stamp (a blinded report must not reveal them); the SHA-256 of every input is always recorded.
+    """
+    if (db is None) == (allocations is None):
+        raise TrialError("give either --db or --allocations, not both or neither")
+    if protocol is None and db is None:
+        raise TrialError("--protocol is needed with --allocations")
+
+    def stamp(path: str | Path, **more: Any) -> dict[str, Any]:
+        return ({"path": str(path)} if record_paths else {}) | {"sha256": sha256_file(path)} | more
+
+    evaluation_inputs: dict[str, Any] = {}
+    ledger_protocol = withdrawals = recommendations = screening = head = None
+    if db is not None:
+        from trial.ledger import Ledger
+
+        with Ledger.open(db) as ledger:
+            ledger_protocol = ledger.protocol()
+            withdrawals = ledger.withdrawals()
+            screening = ledger.screening()
+            log = ledger.recommendations()
+            recommendations = log if len(log) else None
+            head = ledger.head_hash()
+        evaluation_inputs["ledger"] = stamp(db, head_hash=head)
+    chosen = load_protocol(protocol) if protocol is not None else ledger_protocol
+    assert chosen is not None
+    if protocol is not None:
+        evaluation_inputs["protocol"] = stamp(protocol)
+        if ledger_protocol is not None and ledger_protocol.fingerprint != chosen.fingerprint:
+            raise TrialError(f"{protocol}: differs from the protocol frozen in {db} (record an amendment first)")
+    frame = load_allocations(db=db, allocations=allocations, protocol=chosen)
+    if allocations is not None:
+        evaluation_inputs["allocations"] = stamp(allocations)
+    binary = chosen.outcomes.binary
+    spells = read_spells(outcomes, secret=secret, extra=(binary.column.lower(),) if binary else ())
+    evaluation_inputs["outcomes"] = stamp(outcomes)
+    return Evaluation(
+        protocol=chosen,
+        allocations=frame,
+        spells=spells,
+        withdrawals=withdrawals,
+        recommendations=recommendations,
+        screening=screening,
+        ledger_head=head,
+        inputs=evaluation_inputs,
+    )
