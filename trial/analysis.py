@@ -188,9 +188,11 @@ def _cox(frame: pd.DataFrame, design: pd.DataFrame | None, alpha: float) -> tupl
         model = CoxPHFitter(alpha=alpha).fit(data, "time", "event")
     summary = model.summary
     row = summary.loc["treated"]
+    with np.errstate(over="ignore"):  # a degenerate arm gives an infinite bound, reported as missing
+        bounds = np.exp(model.confidence_intervals_.loc["treated"].to_numpy())
     result: dict[str, Any] = {
         "estimate": _num(row["exp(coef)"]),
-        "ci": _interval(*np.exp(model.confidence_intervals_.loc["treated"].to_numpy())),
+        "ci": _interval(*bounds),
         "p": _num(row["p"]),
         "coef": _num(row["coef"]),
         "se": _num(row["se(coef)"]),
