@@ -6,17 +6,14 @@ Reference figures are those of tests/data/README.md (lifelines 0.30.3, agreeing 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.rossi import DATA, ORIGIN, write_rossi
 from trial.cli import app
-
-DATA = Path(__file__).parent / "data"
-ORIGIN = pd.Timestamp("2020-01-06")
 
 PROTOCOL = """
 id = "rossi-1980"
@@ -49,40 +46,10 @@ bootstrap = 500
 """
 
 
-def write_rossi(folder: Path) -> dict[str, Path]:
-    """The Rossi data as a protocol, an allocation file and a spells file (weeks x 7 = days)."""
-    rossi = pd.read_csv(DATA / "rossi.csv")
-    ids = [f"r{i:03d}" for i in range(len(rossi))]
-    allocations = pd.DataFrame(
-        {
-            "person_id": ids,
-            "arm": np.where(rossi["fin"] == "yes", "aid", "no_aid"),
-            "stratum": rossi["race"],
-            "randomised_on": ORIGIN.date().isoformat(),
-        }
-    )
-    for column in ("age", "race", "wexp", "mar", "paro", "prio"):
-        allocations[column] = rossi[column]
-    ends = ORIGIN + pd.to_timedelta(rossi["week"] * 7, unit="D")
-    spells = pd.DataFrame(
-        {
-            "person_id": ids,
-            "start": ORIGIN.date().isoformat(),
-            "end": np.where(rossi["arrest"] == 1, ends.dt.strftime("%Y-%m-%d"), ""),
-            "exit": np.where(rossi["arrest"] == 1, "arrest", ""),
-        }
-    )
-    paths = {"protocol": folder / "rossi.toml", "allocations": folder / "alloc.csv", "spells": folder / "spells.csv"}
-    paths["protocol"].write_text(PROTOCOL, encoding="utf-8")
-    allocations.to_csv(paths["allocations"], index=False)
-    spells.to_csv(paths["spells"], index=False)
-    return paths
-
-
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("rossi")
-    paths = write_rossi(folder)
+    paths = write_rossi(folder, PROTOCOL, exit_name="arrest")
     out = folder / "analysis.json"
     as_of = (ORIGIN + pd.Timedelta(days=364)).date().isoformat()
     run = CliRunner().invoke(

@@ -8,16 +8,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
+from tests import rossi
 from trial.cli import app
 
-DATA = Path(__file__).parent / "data"
-ORIGIN = pd.Timestamp("2020-01-06")
-ROSSI_AS_OF = (ORIGIN + pd.Timedelta(days=364)).date().isoformat()
+ROSSI_AS_OF = rossi.AS_OF
 
 ROSSI_PROTOCOL = """
 id = "rossi-1980"
@@ -59,33 +56,8 @@ min_cell = 5
 
 
 def write_rossi(folder: Path) -> dict[str, Path]:
-    """Rossi as a trial: fin=yes is the treatment, arrest the event ("employment"), weeks x 7 days, 364 days."""
-    rossi = pd.read_csv(DATA / "rossi.csv")
-    ids = [f"r{i:03d}" for i in range(len(rossi))]
-    allocations = pd.DataFrame(
-        {
-            "person_id": ids,
-            "arm": np.where(rossi["fin"] == "yes", "aid", "no_aid"),
-            "stratum": rossi["race"],
-            "randomised_on": ORIGIN.date().isoformat(),
-        }
-    )
-    for column in ("age", "wexp", "mar", "paro", "prio"):
-        allocations[column] = rossi[column]
-    ends = ORIGIN + pd.to_timedelta(rossi["week"] * 7, unit="D")
-    spells = pd.DataFrame(
-        {
-            "person_id": ids,
-            "start": ORIGIN.date().isoformat(),
-            "end": np.where(rossi["arrest"] == 1, ends.dt.strftime("%Y-%m-%d"), ""),
-            "exit": np.where(rossi["arrest"] == 1, "employment", ""),
-        }
-    )
-    paths = {"protocol": folder / "rossi.toml", "allocations": folder / "alloc.csv", "spells": folder / "spells.csv"}
-    paths["protocol"].write_text(ROSSI_PROTOCOL, encoding="utf-8")
-    allocations.to_csv(paths["allocations"], index=False)
-    spells.to_csv(paths["spells"], index=False)
-    return paths
+    """Rossi as a trial for the report: arrest plays the event ("employment"), 364 days."""
+    return rossi.write_rossi(folder, ROSSI_PROTOCOL, exit_name="employment")
 
 
 def run(*args: str, env: dict[str, str] | None = None, expect: int = 0) -> Any:
