@@ -51,9 +51,11 @@ class PostingSide:
 
     frame: pd.DataFrame
     text: sp.csr_matrix
+    text_t: sp.csr_matrix  # transposed once, so each batch's product needs no conversion
     skills_t: sp.csc_matrix  # skill terms x postings, for products with citizens
     skill_rows: sp.csr_matrix
     titles: sp.csr_matrix  # unique titles x character n-grams
+    titles_t: sp.csr_matrix
     title_id: np.ndarray
     occupation: np.ndarray
     lat: np.ndarray
@@ -157,6 +159,7 @@ class FeatureSpace:
         skills = (text[:, self.skill_columns] > 0).astype(np.float32).tocsr()
         lowered = frame["title"].str.lower()
         unique, title_id = np.unique(lowered.to_numpy(dtype=str), return_inverse=True)
+        titles = self.titles.transform(unique.tolist())
         occupation = frame["occupation_code"].map(self._occ_index).fillna(len(self.occupations))
         portal_count = frame["portal_count"] if "portal_count" in frame else pd.Series(1, index=frame.index)
         lat, lon = frame["latitude"].to_numpy(dtype=float), frame["longitude"].to_numpy(dtype=float)
@@ -165,9 +168,11 @@ class FeatureSpace:
         return PostingSide(
             frame=frame,
             text=text,
+            text_t=text.T.tocsr(),
             skills_t=skills.T.tocsr(),
             skill_rows=skills,
-            titles=self.titles.transform(unique.tolist()),
+            titles=titles,
+            titles_t=titles.T.tocsr(),
             title_id=title_id.astype(np.int64),
             occupation=occupation.to_numpy(dtype=np.int64),
             lat=lat,
@@ -213,11 +218,11 @@ class FeatureSpace:
         """Per batch of citizens: the dense text similarity to every posting, and small matrices per distinct
         title and workplace that are gathered per posting only where needed (each full pass costs time).
         """
-        text = (cit.text[rows] @ post.text.T).toarray()
+        text = (cit.text[rows] @ post.text_t).toarray()
         title_by_unique = np.zeros((rows.size, post.titles.shape[0]), dtype=np.float32)
         in_batch = (cit.desired_owner >= rows[0]) & (cit.desired_owner <= rows[-1])
         if in_batch.any():
-            sims = (cit.desired[np.flatnonzero(in_batch)] @ post.titles.T).toarray()
+            sims = (cit.desired[np.flatnonzero(in_batch)] @ post.titles_t).toarray()
             local = np.searchsorted(rows, cit.desired_owner[in_batch])  # rows are sorted
             np.maximum.at(title_by_unique, local, sims)
         by_place = haversine_km(cit.lat[rows][:, None], cit.lon[rows][:, None], post.place_lat[None, :],
@@ -255,15 +260,6 @@ class FeatureSpace:
         out[:, 12] = cit.experience[who]
         out[:, 13] = post.portal_count[cols]
         return out
-
-    def shared_skills(self, cv_text: str, posting_text: str, limit: int = 3) -> list[str]:
-        """The skill terms a CV and a posting share, in readable form, for the consultant's reasons."""
-        analyzer = self.words._counter.analyzer
-        assert callable(analyzer)
-        terms = set(self.skill_terms)
-        cv = set(analyzer(cv_text)) & terms
-        shared = [t for t in dict.fromkeys(analyzer(posting_text)) if t in cv]
-        return [self.skill_labels.get(t, t) for t in shared[:limit]]
 
     # -- saving --------------------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:

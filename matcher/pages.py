@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 import trial
@@ -34,7 +33,3 @@ def write_outputs(recommendations: Recommendations, out_dir: str | Path, *, trai
         (out / "pages" / f"{person_id}.html").write_text(html, encoding="utf-8")
     return {"csv": csv_path, "pages": out / "pages"}
 
-
-def read_back(csv_path: str | Path) -> pd.DataFrame:
-    """The recommendations CSV as written (for checks and notebooks)."""
-    return pd.read_csv(csv_path, dtype={"person_id": str, "posting_id": str, "postcode": str})

@@ -84,13 +84,11 @@ def dedupe(postings: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     kept_id = find_duplicates(frame)
     frame["kept_id"] = kept_id.to_numpy()
     kept = frame[frame["posting_id"] == frame["kept_id"]].copy()
-    kept["sources"] = kept["source"]
-    copies = frame[frame["posting_id"] != frame["kept_id"]]
-    if len(copies):
-        pairs = frame[frame["kept_id"].isin(copies["kept_id"])][["kept_id", "source"]].drop_duplicates()
-        joined = pairs.sort_values("source").groupby("kept_id")["source"].agg(";".join)
-        kept["sources"] = joined.reindex(kept["posting_id"]).fillna(kept["source"].set_axis(kept["posting_id"]))\
-            .to_numpy()
+    # The portals a job was seen on, e.g. "jobindex;jobnet".
+    portals = frame[["kept_id", "source"]].drop_duplicates().sort_values("source")
+    several = portals[portals["kept_id"].duplicated(keep=False)]
+    joined = several.groupby("kept_id", sort=False)["source"].agg(";".join)  # only the few merged jobs
+    kept["sources"] = kept["posting_id"].map(joined).fillna(kept["source"]).to_numpy()
     kept["portal_count"] = kept["sources"].str.count(";") + 1
     mapping = dict(zip(frame["posting_id"], frame["kept_id"], strict=True))
     return kept.drop(columns=["kept_id"]).reset_index(drop=True), mapping

@@ -64,6 +64,46 @@ def split_by_arm(ledger: Ledger, person_ids: pd.Series) -> tuple[np.ndarray, dic
     return serve, refused
 
 
+class Scorer:
+    """Open postings prepared once (vectorised, indexed), then any number of citizens scored against them."""
+
+    def __init__(self, model: MatchModel, postings: pd.DataFrame, *, on: date, k: int | None = None) -> None:
+        self.model = model
+        self.on = on
+        self.k = k or int(model.meta.get("candidates_k", 300))
+        self.post = model.space.prepare_postings(postings)
+
+    def recommend_for(self, cvs: pd.DataFrame, *, top: int = 10, batch_size: int = 256,
+                      progress: Callable[[str], None] | None = None) -> Scored:
+        """Top `top` postings for every citizen in `cvs`, with reasons; the caller decides who may be scored."""
+        space, ranker, post = self.model.space, self.model.ranker, self.post
+        cit = space.prepare_citizens(cvs)
+        ref = np.full(len(cit), day_numbers([self.on])[0])
+        picked_rows, picked_cols, picked_scores, picked_feats = [], [], [], []
+        for batch in generate(space, cit, post, ref, k=self.k, batch_size=batch_size):
+            score = ranker.score(batch.features)
+            order = np.lexsort((batch.cols, -score, batch.local))
+            local = batch.local[order]
+            starts = np.searchsorted(local, np.arange(batch.rows.size))
+            position = np.arange(order.size) - starts[local]
+            chosen = order[position < top]
+            picked_rows.append(batch.rows[batch.local[chosen]])
+            picked_cols.append(batch.cols[chosen])
+            picked_scores.append(score[chosen])
+            picked_feats.append(batch.features[chosen])
+            if progress:
+                progress(f"scored {batch.rows[-1] + 1}/{len(cit)} citizens")
+        if not picked_rows:
+            return Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
+        who = np.concatenate(picked_rows)
+        cols = np.concatenate(picked_cols)
+        scores = np.concatenate(picked_scores)
+        feats = np.vstack(picked_feats)
+        # Explanations only for what is shown: pred_contrib is far slower than predict.
+        contributions = ranker.contributions(feats)
+        return Scored(_table(self.model, cit, post, who, cols, scores, feats, contributions), feats)
+
+
 def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date, top: int = 10,
                    k: int | None = None, batch_size: int = 256,
                    progress: Callable[[str], None] | None = None) -> Scored:
@@ -71,34 +111,7 @@ def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame,
 
     The caller decides who may be scored; `recommend` is the gate that checks the ledger.
     """
-    space, ranker = model.space, model.ranker
-    post = space.prepare_postings(postings)
-    cit = space.prepare_citizens(cvs)
-    ref = np.full(len(cit), day_numbers([on])[0])
-    picked_rows, picked_cols, picked_scores, picked_feats = [], [], [], []
-    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", 300)),
-                          batch_size=batch_size):
-        score = ranker.score(batch.features)
-        order = np.lexsort((batch.cols, -score, batch.local))
-        local = batch.local[order]
-        starts = np.searchsorted(local, np.arange(batch.rows.size))
-        position = np.arange(order.size) - starts[local]
-        chosen = order[position < top]
-        picked_rows.append(batch.rows[batch.local[chosen]])
-        picked_cols.append(batch.cols[chosen])
-        picked_scores.append(score[chosen])
-        picked_feats.append(batch.features[chosen])
-        if progress:
-            progress(f"scored {batch.rows[-1] + 1}/{len(cit)} citizens")
-    if not picked_rows:
-        return Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
-    who = np.concatenate(picked_rows)
-    cols = np.concatenate(picked_cols)
-    scores = np.concatenate(picked_scores)
-    feats = np.vstack(picked_feats)
-    # Explanations only for what is shown: pred_contrib is far slower than predict.
-    contributions = ranker.contributions(feats) if len(feats) else np.zeros((0, len(FEATURES) + 1))
-    return Scored(_table(model, cit, post, who, cols, scores, feats, contributions), feats)
+    return Scorer(model, postings, on=on, k=k).recommend_for(cvs, top=top, batch_size=batch_size, progress=progress)
 
 
 def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarray, cols: np.ndarray,
@@ -111,42 +124,46 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
         group_start = np.maximum.accumulate(np.where(new, np.arange(len(who)), 0))
         rank = np.arange(len(who)) - group_start + 1
     labels = space.skill_terms
+    # Plain arrays and CSR index slices: per-row pandas or scipy indexing would dominate the run time.
+    # Object arrays as stored (no per-call conversion of all postings' strings).
+    fields = cit.frame["education_field"].to_numpy()
+    desired = cit.frame["desired_titles"].to_numpy()
+    titles = frame["title"].to_numpy()
+    sources = (frame["sources"] if "sources" in frame else frame["source"]).to_numpy()
+    c_ptr, c_idx = cit.skills.indptr, cit.skills.indices
+    p_ptr, p_idx = post.skill_rows.indptr, post.skill_rows.indices
+    top_features = np.argsort(-contributions[:, : len(FEATURES)], axis=1)[:, :4]
+    wants_skills = np.isin(top_features, [_IDX["skill_overlap"], _IDX["text_similarity"]]).any(axis=1)
+    wants_title = (top_features == _IDX["title_similarity"]).any(axis=1)
     reasons: list[list[tuple[str, str]]] = []
     for i in range(len(who)):
         c, p = int(who[i]), int(cols[i])
-        top_features = np.argsort(-contributions[i, : len(FEATURES)])[:4]
-        names = {FEATURES[j] for j in top_features}
         shared: list[str] = []
-        if names & {"skill_overlap", "text_similarity"}:
-            both = np.intersect1d(cit.skills[c].indices, post.skill_rows[p].indices)
+        if wants_skills[i]:
+            both = np.intersect1d(c_idx[c_ptr[c]:c_ptr[c + 1]], p_idx[p_ptr[p]:p_ptr[p + 1]], assume_unique=True)
             shared = [space.skill_labels.get(labels[j], labels[j]) for j in both[:3]]
         best_title = ""
-        if "title_similarity" in names:
-            mine = np.flatnonzero(cit.desired_owner == c)
+        if wants_title[i]:
+            lo, hi = np.searchsorted(cit.desired_owner, [c, c + 1])  # owners are sorted
+            mine = np.arange(lo, hi)
             if mine.size:
-                sims = (cit.desired[mine] @ post.titles[post.title_id[p]].T).toarray().ravel()
-                best_title = cit.frame["desired_titles"].iat[c][int(np.argmax(sims))]
-        ctx = ReasonContext(
-            shared_skills=shared,
-            best_title=best_title,
-            education_field=str(cit.frame["education_field"].iat[c]),
-            occupation_label=str(frame["title"].iat[p]).lower(),
-            source=str(frame["sources"].iat[p] if "sources" in frame else frame["source"].iat[p]).replace(";", " og "),
-        )
+                sims = (cit.desired[mine] @ post.titles_t[:, post.title_id[p]]).toarray().ravel()
+                best_title = desired[c][int(np.argmax(sims))]
+        ctx = ReasonContext(shared_skills=shared, best_title=best_title, education_field=str(fields[c]),
+                            occupation_label=str(titles[p]).lower(), source=str(sources[p]).replace(";", " og "))
         reasons.append(explain(feats[i], contributions[i], ctx))
     texts = [[text for _, text in r] + [""] * (3 - len(r)) for r in reasons]
-    sources = frame["sources"] if "sources" in frame else frame["source"]
     return pd.DataFrame({
         "person_id": cit.frame["person_id"].to_numpy()[who],
         "rank": rank,
         "posting_id": frame["posting_id"].to_numpy()[cols],
-        "title": frame["title"].to_numpy()[cols],
+        "title": titles[cols],
         "employer": frame["employer"].to_numpy()[cols],
         "postcode": frame["postcode"].to_numpy()[cols],
         "distance_km": np.round(feats[:, _IDX["distance_km"]].astype(float), 1),
-        "sources": sources.to_numpy()[cols],
-        "published_on": pd.to_datetime(frame["published_on"]).dt.date.to_numpy()[cols],
-        "deadline": pd.to_datetime(frame["deadline"]).dt.date.to_numpy()[cols],
+        "sources": sources[cols],
+        "published_on": _dates(post.published[cols]),
+        "deadline": _dates(post.deadline[cols]),
         "outside_desired": np.where(feats[:, _IDX["outside_desired"]] >= 0.5, "ja", "nej"),
         "score": np.round(scores, 4),
         "reason_1": [t[0] for t in texts],
@@ -154,6 +171,11 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
         "reason_3": [t[2] for t in texts],
         "reason_features": [";".join(f for f, _ in r) for r in reasons],
     }, columns=COLUMNS)
+
+
+def _dates(day_numbers: np.ndarray) -> np.ndarray:
+    """ISO dates of day numbers, converted only for the rows shown."""
+    return np.datetime_as_string(day_numbers.astype("datetime64[D]"), unit="D")
 
 
 def recommend(model: MatchModel, ledger: Ledger, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date,

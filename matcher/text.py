@@ -101,6 +101,7 @@ class TfidfModel:
         self.kind = kind
         self.vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float64)
+        self._idf32 = self.idf.astype(np.float32)
         self.lexicon = lexicon or []
         if kind == "words":
             analyzer: Any = DanishAnalyzer(self.lexicon)
@@ -124,8 +125,9 @@ class TfidfModel:
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         counts = self._counter.transform([t.lower() if self.kind == "chars" else t for t in texts]).tocsr()
         counts.data = 1.0 + np.log(counts.data)
-        weighted = counts @ sp.diags(self.idf.astype(np.float32))
-        return normalize(weighted, norm="l2", copy=False).astype(np.float32).tocsr()
+        # Scale each stored value by its column's IDF in place (cheaper than a product with a diagonal matrix).
+        counts.data *= self._idf32[counts.indices]
+        return normalize(counts, norm="l2", copy=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "vocabulary": self.vocabulary, "idf": self.idf.round(6).tolist(),

@@ -74,7 +74,7 @@ def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, 
     ref = day_numbers(hires["hired_on"]) - HIRE_LAG_DAYS
     feats, labels, groups, ids = [], [], [], []
     missed = 0
-    for batch in generate(space, cit, post, ref, k=k, window_days=WINDOW_DAYS, k_baseline=50):
+    for batch in generate(space, cit, post, ref, k=k, window_days=WINDOW_DAYS):
         who = batch.rows[batch.local]
         label = np.where(batch.cols == target[who], 2, np.where(
             post.occupation[batch.cols] == post.occupation[target[who]], 1, 0)).astype(np.float32)
