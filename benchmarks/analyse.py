@@ -19,60 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
 PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
-
-
-def write_trial(folder: Path, people: int, seed: int = 1) -> tuple[Path, Path, str]:
-    """A BC16-like trial: strata covariates, staggered enrolment, a past spell for a third of people, integer days."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    origin = pd.Timestamp("2020-01-06")
-    treated = rng.integers(0, 2, people)
-    sex = rng.choice(["k", "m"], people)
-    age_band = rng.choice(["<30", "30+"], people)
-    field = rng.choice(["samf", "hum", "nat", "tek", "sund"], people)
-    entry = origin + pd.to_timedelta(rng.integers(0, 365, people), unit="D")
-    to_job = rng.exponential(120 / np.where(treated == 1, 1.1, 1.0))
-    to_other = rng.exponential(800, people)
-    as_of = origin + pd.Timedelta(days=365 + 182)
-    days = np.ceil(np.minimum(to_job, to_other)).astype(int)
-    end = entry + pd.to_timedelta(days, unit="D")
-    ids = [f"{i:032x}" for i in rng.integers(0, 2**62, people)]
-    allocations = pd.DataFrame(
-        {
-            "person_id": ids,
-            "arm": np.where(treated == 1, "treatment", "control"),
-            "stratum": [f"{a}|{b}|{c}" for a, b, c in zip(sex, age_band, field, strict=True)],
-            "randomised_on": entry.strftime("%Y-%m-%d"),
-            "sex": sex,
-            "age_band": age_band,
-            "education_field": field,
-        }
-    )
-    index = pd.DataFrame(
-        {
-            "person_id": ids,
-            "start": (entry - pd.to_timedelta(rng.integers(0, 10, people), unit="D")).strftime("%Y-%m-%d"),
-            "end": np.where(end <= as_of, end.strftime("%Y-%m-%d"), ""),
-            "exit": np.where(end <= as_of, np.where(to_job < to_other, "employment", "other"), ""),
-        }
-    )
-    past = rng.random(people) < 1 / 3
-    earlier = pd.DataFrame(
-        {
-            "person_id": np.array(ids)[past],
-            "start": (entry[past] - pd.Timedelta(days=400)).strftime("%Y-%m-%d"),
-            "end": (entry[past] - pd.Timedelta(days=300)).strftime("%Y-%m-%d"),
-            "exit": "employment",
-        }
-    )
-    spells = pd.concat([earlier, index]).sample(frac=1, random_state=seed)
-    alloc_path, spells_path = folder / "allocations.csv", folder / "spells.csv"
-    allocations.to_csv(alloc_path, index=False)
-    spells.to_csv(spells_path, index=False)
-    return alloc_path, spells_path, as_of.date().isoformat()
 
 
 def run_floor(alloc_path: Path, spells_path: Path, as_of: str) -> None:
@@ -143,7 +92,10 @@ def main() -> None:
         return
     people, bootstrap = (5_000, 200) if args.small else (args.people, args.bootstrap)
     with tempfile.TemporaryDirectory() as folder:
-        paths = write_trial(Path(folder), people)
+        from large_trial import AS_OF, write_trial
+
+        files = write_trial(Path(folder), people)
+        paths = (files["allocations"], files["spells"], AS_OF)
         floor = min((measure("floor", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
         full = min((measure("full", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
     load = os.getloadavg()[0]

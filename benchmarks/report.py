@@ -18,53 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
-AS_OF = "2021-07-05"
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-def write_trial(folder: Path, people: int, seed: int = 1) -> dict[str, Path]:
-    """Allocation and spells files of a BC16-like trial: staggered entry over a year, competing exits, open spells."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    origin = pd.Timestamp("2020-01-06")
-    treated = rng.integers(0, 2, people)
-    sex = rng.choice(["k", "m"], people)
-    age_band = rng.choice(["<30", "30+"], people)
-    field = rng.choice(["samfundsvidenskab", "humaniora", "naturvidenskab", "teknisk", "sundhed"], people)
-    entry = origin + pd.to_timedelta(rng.integers(0, 365, people), unit="D")
-    to_job = rng.exponential(120 / np.where(treated == 1, 1.1, 1.0))
-    to_education = rng.exponential(900, people)
-    to_other = rng.exponential(1200, people)
-    first = np.minimum(to_job, np.minimum(to_education, to_other))
-    exit_name = np.where(to_job == first, "employment", np.where(to_education == first, "education", "other"))
-    end = entry + pd.to_timedelta(np.ceil(first).astype(int), unit="D")
-    closed = end <= pd.Timestamp(AS_OF)
-    ids = [f"{i:032x}" for i in rng.integers(0, 2**62, people)]
-    allocations = pd.DataFrame(
-        {
-            "person_id": ids,
-            "arm": np.where(treated == 1, "treatment", "control"),
-            "stratum": [f"{a}|{b}|{c}" for a, b, c in zip(sex, age_band, field, strict=True)],
-            "randomised_on": entry.strftime("%Y-%m-%d"),
-            "sex": sex,
-            "age_band": age_band,
-            "education_field": field,
-            "age": rng.integers(24, 60, people),
-        }
-    )
-    spells = pd.DataFrame(
-        {
-            "person_id": ids,
-            "start": entry.strftime("%Y-%m-%d"),
-            "end": np.where(closed, end.strftime("%Y-%m-%d"), ""),
-            "exit": np.where(closed, exit_name, ""),
-        }
-    )
-    paths = {"allocations": folder / "allocations.csv", "spells": folder / "spells.csv"}
-    allocations.to_csv(paths["allocations"], index=False)
-    spells.to_csv(paths["spells"], index=False)
-    return paths
+from large_trial import AS_OF, write_trial  # noqa: E402
 
 
 def time_command(paths: dict[str, Path], out: Path, bootstrap: int | None) -> tuple[float, str]:

@@ -781,6 +781,20 @@ def render_html(
     return env.get_template("report.html.j2").render(context)
 
 
+# Headless and quiet: no sandbox (CI runs as root), no GPU, and none of the background traffic that a closed
+# network refuses at every start.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
 def find_chromium() -> str | None:
     """The headless browser used for PDF: Debian's `chromium`, or a Chrome under one of its usual names."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
@@ -798,14 +812,7 @@ def print_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> None:
     with tempfile.TemporaryDirectory(prefix="trial-chromium-") as profile:
         command = [
             browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
             "--no-pdf-header-footer",
             f"--print-to-pdf={pdf_path.resolve()}",

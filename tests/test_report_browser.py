@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from reports.plots import ARM_COLOURS
-from reports.render import find_chromium
+from reports.render import CHROMIUM_FLAGS, find_chromium
 from tests.test_report_support import ROSSI_AS_OF, run, write_rossi
 
 CHROMIUM = find_chromium()
@@ -47,14 +47,7 @@ class Browser:
 
         command = [
             str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             "--hide-scrollbars",
             f"--user-data-dir={self.profile}",
             "--remote-debugging-pipe",
