@@ -54,17 +54,27 @@ def generate(
     `k_baseline` when evaluating (so model and baseline rank the same rows). With `window_days`, only postings
     open within that many days of the citizen's reference day are eligible (training and evaluation on past hires).
     """
-    n, p = len(cit), len(post)
-    if p == 0:
+    n = len(cit)
+    if len(post) == 0:
         return
     for start in range(0, n, batch_size):
         rows = np.arange(start, min(start + batch_size, n))
-        mats = space.batch(cit, post, rows)
-        score = retrieval_score(mats, post)
-        auto = automatch_matrix(mats, post) if k_baseline > 0 else None
+        view, columns = post, None
+        if window_days is not None:
+            # Callers pass citizens in date order, so a batch needs only the postings open around its dates.
+            ref_rows = ref_day[rows]
+            columns = np.flatnonzero((post.published <= ref_rows.max() + window_days)
+                                     & (post.deadline >= ref_rows.min() - window_days))
+            if columns.size == 0:
+                continue
+            view = post.subset(columns)
+        p = len(view)
+        mats = space.batch(cit, view, rows)
+        score = retrieval_score(mats, view)
+        auto = automatch_matrix(mats, view) if k_baseline > 0 else None
         if window_days is not None:
             ref = ref_day[rows][:, None]
-            closed = (post.published[None, :] > ref + window_days) | (post.deadline[None, :] < ref - window_days)
+            closed = (view.published[None, :] > ref + window_days) | (view.deadline[None, :] < ref - window_days)
             score[closed] = -np.inf
             if auto is not None:
                 auto[closed] = -np.inf
@@ -78,5 +88,7 @@ def generate(
         valid = (np.take_along_axis(score, idx, axis=1) > -np.inf).ravel()
         local = np.repeat(np.arange(rows.size), kk)[valid]
         cols = idx.ravel()[valid]
-        features = space.pair_features(cit, post, mats, rows, local, cols, ref_day[rows])
+        features = space.pair_features(cit, view, mats, rows, local, cols, ref_day[rows])
+        if columns is not None:
+            cols = columns[cols]
         yield CandidateBatch(rows, local, cols, features)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,17 @@ class PostingSide:
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def subset(self, idx: np.ndarray) -> PostingSide:
+        """The postings at `idx` only (e.g. those open around a batch's dates), sharing the title matrix."""
+        text = self.text[idx]
+        skills = self.skill_rows[idx]
+        return replace(
+            self, frame=self.frame.iloc[idx], text=text, text_t=text.T.tocsr(), skills_t=skills.T.tocsr(),
+            skill_rows=skills, title_id=self.title_id[idx], occupation=self.occupation[idx], lat=self.lat[idx],
+            lon=self.lon[idx], place=self.place[idx], published=self.published[idx], deadline=self.deadline[idx],
+            requires=self.requires[idx], jobnet=self.jobnet[idx], portal_count=self.portal_count[idx],
+        )
 
 
 @dataclass
