@@ -148,7 +148,7 @@ def test_ph_test_equals_lifelines_own() -> None:
 
 
 def test_subgroup_hazard_ratios_equal_separate_fits(result: dict) -> None:
-    """One Cox model stratified by the subgroup gives the hazard ratio of a separate fit within each level."""
+    """Each level's hazard ratio is that of a separate lifelines fit within the level."""
     from lifelines import CoxPHFitter
 
     rossi = pd.read_csv(DATA / "rossi.csv")
@@ -158,4 +158,27 @@ def test_subgroup_hazard_ratios_equal_separate_fits(result: dict) -> None:
         model = CoxPHFitter().fit(data, "time", "event")
         assert row["hazard_ratio"]["estimate"] == pytest.approx(float(np.exp(model.params_["aid"])), rel=1e-6)
         assert row["n_by_arm"]["aid"] == int((part["fin"] == "yes").sum())
-    assert 0 < result["subgroup_interactions"]["wexp"]["p"] < 1
+
+
+def test_interaction_test_equals_the_stratified_model_with_an_arm_effect_per_level(result: dict) -> None:
+    """The Wald interaction test equals the one of a single Cox model stratified by level (lifelines)."""
+    from lifelines import CoxPHFitter
+    from scipy.stats import chi2
+
+    rossi = pd.read_csv(DATA / "rossi.csv")
+    aid = (rossi["fin"] == "yes").astype(float)
+    data = pd.DataFrame({
+        "time": rossi["week"] * 7,
+        "event": rossi["arrest"],
+        "level": rossi["wexp"],
+        "aid_no": aid * (rossi["wexp"] == "no"),
+        "aid_yes": aid * (rossi["wexp"] == "yes"),
+    })
+    model = CoxPHFitter().fit(data, "time", "event", strata=["level"])
+    difference = model.params_["aid_yes"] - model.params_["aid_no"]
+    cov = model.variance_matrix_
+    variance = cov.loc["aid_yes", "aid_yes"] + cov.loc["aid_no", "aid_no"] - 2 * cov.loc["aid_yes", "aid_no"]
+    statistic = difference**2 / variance
+    ours = result["subgroup_interactions"]["wexp"]
+    assert ours["statistic"] == pytest.approx(statistic, rel=1e-5)
+    assert ours["p"] == pytest.approx(chi2.sf(statistic, 1), rel=1e-5) and ours["df"] == 1

@@ -272,37 +272,24 @@ def _days_saved(control: pd.DataFrame, treated: pd.DataFrame, horizon: int, z: f
 def _level_hazard_ratios(
     frame: pd.DataFrame, levels: pd.Series, usable: list[str], alpha: float
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Hazard ratio within each level from one Cox model stratified by the level, with an arm effect per level.
+    """Hazard ratio within each level from a Cox fit on that level's people, and the interaction test.
 
-    The partial likelihood factorises over strata, so this equals separate fits per level in one pass; the
-    interaction test is the Wald test that all per-level log hazard ratios are equal.
+    This equals one model stratified by level with an arm effect per level (the partial likelihood factorises over
+    strata, so the per-level estimates are independent), at a fraction of the cost of lifelines' stratified fit.
+    The interaction test is the Wald test that all per-level log hazard ratios are equal:
+    Σ (b_i − b̄)² / se_i², with b̄ the inverse-variance weighted mean, on k − 1 degrees of freedom.
     """
-    from lifelines import CoxPHFitter
-
-    keep = levels.isin(usable).to_numpy()
-    data = frame.loc[keep, ["time", "event"]].copy()
-    data["_level"] = pd.Categorical(levels[keep], categories=usable).codes
-    names = [f"treated@{i}" for i in range(len(usable))]
-    for i, name in enumerate(names):
-        data[name] = (frame.loc[keep, "treated"].to_numpy() * (data["_level"].to_numpy() == i)).astype(float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = CoxPHFitter(alpha=alpha).fit(data, "time", "event", strata=["_level"])
-    bounds = np.exp(model.confidence_intervals_.loc[names].to_numpy())
-    by_level = {
-        level: {
-            "estimate": _num(np.exp(model.params_[name])),
-            "ci": _interval(*bounds[i]),
-            "p": _num(model.summary.loc[name, "p"]),
-        }
-        for i, (level, name) in enumerate(zip(usable, names, strict=True))
-    }
-    beta = model.params_.loc[names].to_numpy()
-    covariance = model.variance_matrix_.loc[names, names].to_numpy()
-    contrast = np.eye(len(names))[1:] - np.eye(len(names))[:-1]
-    difference = contrast @ beta
-    statistic = float(difference @ np.linalg.solve(contrast @ covariance @ contrast.T, difference))
-    test = {"statistic": statistic, "df": len(names) - 1, "p": _num(stats.chi2.sf(statistic, len(names) - 1))}
+    by_level: dict[str, dict[str, Any]] = {}
+    beta, se = [], []
+    for level in usable:
+        _, hazard = _cox(frame[(levels == level).to_numpy()], None, alpha)
+        by_level[level] = {"estimate": hazard["estimate"], "ci": hazard["ci"], "p": hazard["p"]}
+        beta.append(hazard["coef"])
+        se.append(hazard["se"])
+    b, weight = np.asarray(beta, dtype=float), 1.0 / np.asarray(se, dtype=float) ** 2
+    pooled = float(np.sum(weight * b) / np.sum(weight))
+    statistic = float(np.sum(weight * (b - pooled) ** 2))
+    test = {"statistic": statistic, "df": len(usable) - 1, "p": _num(stats.chi2.sf(statistic, len(usable) - 1))}
     return by_level, test
 
 
