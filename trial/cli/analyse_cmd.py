@@ -135,6 +135,13 @@ def _print_summary(result: dict[str, Any], protocol: Any) -> None:
             f"{b['name']}: difference {_fmt(100 * b['difference']['estimate'])} percentage points "
             f"{_ci([None if x is None else 100 * x for x in b['difference']['ci']])}"
         )
+    interim = result.get("interim")
+    if interim and interim.get("look"):
+        lines.append(
+            f"Planlagt kig / planned look {interim['look']} of {interim['of']}: efficacy boundary "
+            f"|z| ≥ {interim['z_boundary']:.3f} (p < {interim['p_boundary_two_sided']:.4f}, "
+            f"{interim['spending']} spending)"
+        )
     problems = {k: v for k, v in result["data_quality"].items() if v}
     lines.append(
         "Datakvalitet / data quality: "
