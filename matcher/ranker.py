@@ -33,6 +33,36 @@ def _threads(features: np.ndarray) -> int:
     return 1 if len(features) < 5000 else 2
 
 
+_SMOOTHING = 10  # rounds: validation NDCG of a few hundred citizens is too noisy to stop on round by round
+
+
+def _moving_average(values: np.ndarray) -> np.ndarray:
+    """Trailing mean over up to `_SMOOTHING` rounds."""
+    if values.size == 0:
+        return values
+    cumulative = np.cumsum(np.r_[0.0, values])
+    width = np.minimum(np.arange(1, values.size + 1), _SMOOTHING)
+    return (cumulative[1:] - cumulative[np.arange(values.size) + 1 - width]) / width
+
+
+def _smoothed_early_stopping(curve: list[float], patience: int) -> Any:
+    """Record validation NDCG@10 and stop once its moving average has not improved for `patience` rounds.
+
+    Raw NDCG plateaus and wobbles for dozens of rounds before climbing again, so stopping on it picks tiny models.
+    """
+    import lightgbm as lgb
+
+    def callback(env: Any) -> None:
+        curve.append(float(env.evaluation_result_list[0][2]))
+        smooth = _moving_average(np.array(curve))
+        best = int(np.argmax(smooth))
+        if len(curve) - 1 - best >= patience:
+            raise lgb.callback.EarlyStopException(best, env.evaluation_result_list)
+
+    callback.order = 30  # type: ignore[attr-defined]
+    return callback
+
+
 class LambdaRanker:
     """Learns to order a citizen's candidate postings; `score` and `contributions` take FEATURES-ordered rows."""
 
@@ -51,20 +81,20 @@ class LambdaRanker:
             valid_labels: np.ndarray, valid_groups: np.ndarray) -> LambdaRanker:
         """Train with early stopping on the validation citizens' NDCG@10; returns self.
 
-        The patience is long because validation NDCG plateaus for a few dozen rounds before it climbs again.
+        The best round is the peak of the validation NDCG's moving average, which is steadier than its raw peak.
         """
         import lightgbm as lgb
 
         train = lgb.Dataset(features, labels, group=groups, feature_name=FEATURES, free_raw_data=True)
         valid = lgb.Dataset(valid_features, valid_labels, group=valid_groups, reference=train)
-        record: dict[str, Any] = {}
+        curve: list[float] = []
         self.booster = lgb.train(
             self.params, train, num_boost_round=self.num_boost_round, valid_sets=[valid], valid_names=["valid"],
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False), lgb.record_evaluation(record)],
+            callbacks=[_smoothed_early_stopping(curve, self.early_stopping_rounds)],
         )
-        self.best_iteration = int(self.booster.best_iteration or self.booster.current_iteration())
-        scores = record.get("valid", {}).get("ndcg@10", [])
-        self.validation_ndcg = float(scores[self.best_iteration - 1]) if scores else None
+        smooth = _moving_average(np.array(curve))
+        self.best_iteration = int(np.argmax(smooth)) + 1 if smooth.size else self.booster.current_iteration()
+        self.validation_ndcg = float(curve[self.best_iteration - 1]) if curve else None
         return self
 
     def score(self, features: np.ndarray) -> np.ndarray:

@@ -77,6 +77,10 @@ def test_model_file_records_features_hash_params_metrics_and_version(world: dict
     assert meta["package_version"]
     assert meta["trained_until"] <= HOLD_OUT_AFTER
     assert 0 < meta["metrics"]["validation_ndcg_at_10"] <= 1
+    # The model folder holds postings' vocabulary and aggregate tables, never a citizen's identity.
+    cprs = pd.read_csv(world["cvs"], dtype=str)["cpr"]
+    stored = "".join(p.read_text(encoding="utf-8", errors="ignore") for p in world["model"].iterdir())
+    assert not any(c in stored or c.replace("-", "") in stored for c in cprs)
 
 
 def test_model_beats_automatch_with_alternatives_on_held_out_hires(world: dict[str, Path]) -> None:
