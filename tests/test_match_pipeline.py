@@ -212,3 +212,27 @@ def test_hires_file_is_read_with_pseudonyms_matching_the_ledger(world: dict[str,
     with Ledger.open(world["db"]) as ledger:
         enrolled = set(ledger.allocations()["person_id"])
     assert enrolled <= set(cvs["person_id"])  # everyone with a CV in the trial joins by pseudonym
+
+
+def test_a_withdrawn_participant_is_refused(world: dict[str, Path]) -> None:
+    import shutil
+
+    db = world["tmp"] / "withdrawn.db"
+    shutil.copy(world["db"], db)
+    with Ledger.open(db) as ledger:
+        treatment = ledger.protocol().treatment_arm
+        allocations = ledger.allocations()
+        logged_before = len(ledger.recommendations())
+    person = sorted(allocations.loc[allocations["arm"] == treatment, "person_id"])[0]
+    assert _run("withdraw", person, "--reason", "Flyttet", "--db", db, "--on", "2025-01-25").exit_code == 0
+    out = world["tmp"] / "after-withdrawal"
+    result = _run("match", "recommend", "--model", world["model"], "--db", db, "--cvs", world["cvs"],
+                  "--postings", world["postings"], "--out", out, "--on", SERVE_ON.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "withdrawn 1)" in result.output
+    shown = pd.read_csv(out / "recommendations.csv", dtype={"person_id": str})
+    with Ledger.open(db) as ledger:
+        logged = ledger.recommendations().iloc[logged_before:]  # what this run appended
+    assert len(logged) == len(shown)
+    assert person not in set(shown["person_id"]) and person not in set(logged["person_id"])
+    assert len(set(shown["person_id"])) == int((allocations["arm"] == treatment).sum()) - 1
