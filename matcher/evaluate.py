@@ -75,11 +75,14 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
         if progress:
             progress(f"evaluated {batch.rows[-1] + 1}/{len(cit)} citizens")
     filled = shown["model"] >= 0
+    # Coverage: the share of postings open during the test period that some citizen was shown.
+    open_in_period = int(((post.published <= ref.max() + WINDOW_DAYS) & (post.deadline >= ref.min() - WINDOW_DAYS))
+                         .sum())
     result: dict[str, Any] = {}
     for name in rankers:
         result[name] = _summary(ranks[name], outside[name][shown[name] >= 0])
         distinct = np.unique(shown[name][shown[name] >= 0])
-        result[name]["coverage"] = float(distinct.size / max(len(post), 1))
+        result[name]["coverage"] = float(distinct.size / max(open_in_period, 1))
     result["ndcg_ratio"] = (result["model"]["ndcg_at_10"] / result["baseline"]["ndcg_at_10"]
                             if result["baseline"]["ndcg_at_10"] > 0 else None)
     result["test"] = {
