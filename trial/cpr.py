@@ -48,10 +48,15 @@ def parse_cprs(df: pd.DataFrame, column: str = "cpr") -> pd.DataFrame:
     month = as_int[:, 2] * 10 + as_int[:, 3]
     year2 = as_int[:, 4] * 10 + as_int[:, 5]
     year = century(as_int[:, 6], year2) + year2
-    born = pd.to_datetime(
-        pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
-    )
-    _fail(df, born.isna().to_numpy(), column, "CPR number has no valid birth date in its first six digits")
+    # Calendar arithmetic in numpy: a day is valid when it falls before the first day of the next month.
+    valid_month = (month >= 1) & (month <= 12)
+    months = (year - 1970) * 12 + np.where(valid_month, month - 1, 0)
+    first = months.astype("datetime64[M]").astype("datetime64[D]")
+    following = (months + 1).astype("datetime64[M]").astype("datetime64[D]")
+    born_days = first + (day - 1)
+    valid = valid_month & (day >= 1) & (born_days < following)
+    _fail(df, ~valid, column, "CPR number has no valid birth date in its first six digits")
+    born = pd.Series(born_days.astype("datetime64[ns]"), index=df.index)
     sex = np.where(as_int[:, 9] % 2 == 1, "M", "K")
     return pd.DataFrame({"cpr": digits.to_numpy(), "birth_date": born.to_numpy(), "sex": sex}, index=df.index)
 

@@ -160,7 +160,6 @@ def enrol_file(
     when = pd.Timestamp(as_of)
     randomiser = BlockRandomiser.for_protocol(active, secret)
     strata = active.randomisation.strata
-    claimants["stratum"] = stratum_keys(claimants, strata)
     recorded = datetime.now(UTC).isoformat(timespec="seconds")
     covariates = [c for c in active.analysis.covariates if c in claimants.columns and c not in strata]
 
@@ -168,7 +167,8 @@ def enrol_file(
         known = ledger.arms_of(claimants["person_id"])
         already = claimants["person_id"].isin(known.keys())
         reasons = screen(claimants[~already], active, when)
-        eligible = claimants[~already][reasons == ""]
+        eligible = claimants[~already][reasons == ""].copy()
+        eligible["stratum"] = stratum_keys(eligible, strata)
         positions = ledger.stratum_counts()
         assignments = []
         for stratum in eligible["stratum"]:

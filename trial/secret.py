@@ -72,13 +72,22 @@ def pseudonym(cpr10: str, secret: bytes) -> str:
 
 
 def pseudonymise_many(cprs: Iterable[str], secret: bytes) -> list[str]:
-    """Pseudonyms of many normalised CPR numbers."""
-    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+    """Pseudonyms of many normalised CPR numbers: HMAC-SHA256 per RFC 2104, with the keyed pads hashed once.
+
+    Copying the two pre-keyed SHA-256 states per number is about twice as fast as a fresh HMAC object for a
+    weekly extract of 100,000 rows; the result is byte-for-byte `hmac.new(secret, cpr, sha256)` (tested).
+    """
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(key.translate(hmac.trans_36))
+    outer = hashlib.sha256(key.translate(hmac.trans_5C))
     out = []
     for cpr in cprs:
-        mac = keyed.copy()  # reuses the keyed state: about twice as fast as a fresh HMAC per number
+        mac = inner.copy()
         mac.update(cpr.encode("ascii"))
-        out.append(mac.hexdigest()[:PSEUDONYM_HEX])
+        final = outer.copy()
+        final.update(mac.digest())
+        out.append(final.hexdigest()[:PSEUDONYM_HEX])
     return out
 
 
