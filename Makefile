@@ -22,8 +22,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+BENCHMARKS := $(filter-out benchmarks/large_trial.py,$(wildcard benchmarks/*.py))
+
+# Quick sizes (--small); run a script without --small for the figures of record.
 bench: $(STAMP)
-	for b in benchmarks/*.py; do $(BIN)/python $$b --small || exit 1; done
+	for b in $(BENCHMARKS); do echo "== $$b"; $(BIN)/python $$b --small || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo-output
