@@ -435,6 +435,8 @@ def analyse(
         raise InputError(f"allocations name arm(s) {', '.join(unknown)} that the protocol does not have")
     if allocations["person_id"].duplicated().any():
         raise InputError("allocations list a person more than once")
+    if allocations.empty:
+        raise InputError("nobody is allocated yet: there is nothing to analyse")
 
     table: OutcomeTable = build_outcomes(allocations, spells, rules)
     frame = table.frame

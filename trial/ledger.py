@@ -130,13 +130,15 @@ class Ledger:
         path = Path(path)
         if not path.is_file():
             raise LedgerError(f"ledger {path} not found (create it with: trial init --protocol FILE --db {path})")
-        connection = cls._connect(path)
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError:
             connection.close()
             raise LedgerError(f"{path} is not a trial ledger (not an SQLite database)") from None
+        connection.close()
+        connection = cls._connect(path)
         if "log" not in tables or version != SCHEMA_VERSION:
             connection.close()
             raise LedgerError(f"{path} is not a trial ledger of this version (schema {version})")

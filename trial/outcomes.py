@@ -197,7 +197,7 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     pick = np.flatnonzero(contains | soon)
     # Prefer the spell containing the origin, then the earliest start, then the earliest row.
     ranked = pick[np.lexsort((rows[pick], start[pick], soon[pick], person[pick]))]
-    first = ranked[np.r_[True, person[ranked][1:] != person[ranked][:-1]]]
+    first = ranked[np.r_[True, person[ranked][1:] != person[ranked][:-1]]] if len(ranked) else ranked
     index_of = np.full(len(people), -1)
     index_of[person[first]] = first
 
