@@ -41,9 +41,18 @@ def test_refuses_to_overwrite_a_simulation_with_one_line(tmp_path: Path) -> None
     before = (out / "truth.json").read_bytes()
     again = runner.invoke(app, ["simulate", "--out", str(out), "--claimants", "300", "--seed", "2"])
     assert again.exit_code == 2
-    assert "holds a simulated trial already" in again.output
+    assert "is not empty; choose a new or empty folder" in again.output
     assert "Traceback" not in again.output
     assert (out / "truth.json").read_bytes() == before
+
+
+def test_refuses_a_folder_holding_other_files(tmp_path: Path) -> None:
+    """Real data must never be overwritten by fictitious spells or a new secret."""
+    (tmp_path / "spells.csv").write_text("the registry's real extract\n", encoding="utf-8")
+    result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--claimants", "100", "--postings", "0"])
+    assert result.exit_code == 2 and "is not empty" in result.output
+    assert (tmp_path / "spells.csv").read_text(encoding="utf-8") == "the registry's real extract\n"
+    assert not (tmp_path / "secret.key").exists()
 
 
 def test_rejects_an_uptake_outside_zero_to_one(tmp_path: Path) -> None:

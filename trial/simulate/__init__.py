@@ -132,8 +132,9 @@ def simulate(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TrialError(f"{out} is a file, not a folder")
-    if (out / "claimants").exists() and any((out / "claimants").iterdir()):
-        raise TrialError(f"{out} holds a simulated trial already; choose a new or empty folder")
+    if out.is_dir() and any(out.iterdir()):
+        # Never write fictitious spells.csv or secret.key over somebody's real files.
+        raise TrialError(f"{out} is not empty; choose a new or empty folder")
     protocol_file = Path(protocol_path) if protocol_path is not None else default_protocol_path()
     (out / "claimants").mkdir(parents=True, exist_ok=True)
 
