@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,6 @@ class ReportInputs:
     ledger_head: str | None = None
     baseline: list[dict[str, Any]] | None = None
     savings: dict[str, Any] | None = None
-    sources: dict[str, str] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------------------------

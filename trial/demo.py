@@ -10,11 +10,14 @@ import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from trial.errors import TrialError
+
+if TYPE_CHECKING:
+    from trial.evaluation import Evaluation
 
 DEMO_CLAIMANTS = 16_000
 DEMO_POSTINGS = 15_000
@@ -78,15 +81,19 @@ def init_and_enrol(
     return totals
 
 
+def demo_evaluation(data: Path, db: Path) -> Evaluation:
+    """The evaluation's inputs: the ledger and the simulated registry spells (CPR numbers keyed by the demo secret)."""
+    from trial.evaluation import load_evaluation
+    from trial.secret import load_secret
+
+    return load_evaluation(data / "spells.csv", db=db, secret=load_secret(data / "secret.key"))
+
+
 def analyse_trial(
     data: Path, db: Path, as_of: date, *, bootstrap: int | None = None, seed: int | None = None
 ) -> dict[str, Any]:
     """`trial analyse` on the ledger and the simulated registry spells at the data cut."""
-    from trial.evaluation import load_evaluation
-    from trial.secret import load_secret
-
-    evaluation = load_evaluation(data / "spells.csv", db=db, secret=load_secret(data / "secret.key"))
-    return evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed)
+    return demo_evaluation(data, db).analyse(as_of, bootstrap=bootstrap, seed=seed)
 
 
 def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -142,22 +149,21 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[s
     return summary | {"served": served, "refused": refused, "logged": shown}
 
 
-def _report_step(out: Path, db: Path, result: dict[str, Any], savings: dict[str, Any], say: Say) -> Path:
-    """Render the six-month HTML report from the analysis and the ledger."""
+def _report_step(
+    out: Path, evaluation: Evaluation, result: dict[str, Any], savings: dict[str, Any], say: Say
+) -> Path:
+    """Render the six-month HTML report from the analysis and the ledger's counts."""
     from reports.render import ReportInputs, render_html
-    from trial.ledger import Ledger
 
-    with Ledger.open(db) as ledger:
-        inputs = ReportInputs(
-            protocol=ledger.protocol(),
-            result=result,
-            allocations=ledger.allocations(),
-            screening=ledger.screening(),
-            withdrawals=ledger.withdrawals(),
-            ledger_head=ledger.head_hash(),
-            savings=savings,
-            sources={"ledger": str(db)},
-        )
+    inputs = ReportInputs(
+        protocol=evaluation.protocol,
+        result=result,
+        allocations=evaluation.allocations,
+        screening=evaluation.screening,
+        withdrawals=evaluation.withdrawals,
+        ledger_head=evaluation.ledger_head,
+        savings=savings,
+    )
     path = out / "report.html"
     path.write_text(render_html(inputs), encoding="utf-8")
     say(f"  written: {path}")
@@ -224,7 +230,8 @@ def run_demo(
 
     say(f"5/7 trial analyse --as-of {as_of.isoformat()}")
     progress("analyse")
-    result = analyse_trial(data, db, as_of, seed=seed)
+    evaluation = demo_evaluation(data, db)
+    result = evaluation.analyse(as_of, seed=seed)
     (out / "analysis.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     estimate, ci = _days_saved(result)
     interval = f" (95% CI {ci[0]:.1f} to {ci[1]:.1f})" if ci else ""
@@ -233,12 +240,9 @@ def run_demo(
     summary["days_saved"] = {"estimate": estimate, "ci": list(ci) if ci else None}
 
     say("6/7 trial savings")
-    from trial.ledger import Ledger
     from trial.savings import savings as savings_of
 
-    with Ledger.open(db) as ledger:
-        protocol = ledger.protocol()
-    savings = savings_of(protocol, estimate, ci)
+    savings = savings_of(evaluation.protocol, estimate, ci)
     (out / "savings.json").write_text(json.dumps(savings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for group in savings["target_groups"]:
         per_year = group["per_year"]["estimate"]
@@ -247,7 +251,7 @@ def run_demo(
 
     say("7/7 trial report")
     progress("report")
-    summary["report"] = str(_report_step(out, db, result, savings, say))
+    summary["report"] = str(_report_step(out, evaluation, result, savings, say))
     (out / "demo-summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
