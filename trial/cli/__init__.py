@@ -1,15 +1,18 @@
-"""The `trial` command: imports each command module so it registers itself on the app."""
+"""The `trial` command: imports each command module so it registers itself on the app.
 
+The import order is the order of `trial --help`: the analyst's commands first, then the matcher, the evaluator's,
+finance and design, and the simulation.
+"""
+
+# ruff: noqa: I001, F401  (imported for registration, in workflow order)
 from __future__ import annotations
 
-from trial.cli import (  # noqa: F401  (imported for registration)
-    analyse_cmd,
-    finance_cmds,
-    ledger_cmds,
-    match_cmds,
-    report_cmd,
-    simulate_cmds,
-)
+from trial.cli import ledger_cmds
+from trial.cli import match_cmds
+from trial.cli import analyse_cmd
+from trial.cli import report_cmd
+from trial.cli import finance_cmds
+from trial.cli import simulate_cmds
 from trial.cli._app import app
 
 
