@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +49,19 @@ def _console() -> Any:
     return console if console.is_terminal or "COLUMNS" in os.environ else Console(width=130)
 
 
-def _write_json(data: dict[str, Any], target: Path | None) -> None:
-    """Write the result as JSON; '-' means stdout."""
-    if target is None:
-        return
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-    if str(target) == "-":
-        typer.echo(text)
-        return
-    from trial.errors import InputError
+def _emit(data: dict[str, Any], target: Path | None, show: Callable[[], None]) -> None:
+    """Write the result as JSON when asked ('-' means stdout, and then nothing else is printed); else show it."""
+    if target is not None:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+        if str(target) == "-":
+            typer.echo(text)
+            return
+        from trial.errors import InputError
 
-    if not target.parent.is_dir():
-        raise InputError("the folder for the JSON file does not exist", file=target)
-    target.write_text(text + "\n", encoding="utf-8")
+        if not target.parent.is_dir():
+            raise InputError("the folder for the JSON file does not exist", file=target)
+        target.write_text(text + "\n", encoding="utf-8")
+    show()
 
 
 def _language(lang: str | None, protocol: Any) -> str:
@@ -116,10 +117,8 @@ def savings_command(
     if not proto.finance.target_groups and proto.finance.conversations is None:
         raise TrialError(f"{protocol}: the protocol has no [finance] target groups or conversations model")
     result = savings(proto, days_saved, ci, share=share, share_ci=share_ci)
-    _write_json(result, json_file)
-    if json_file is not None and str(json_file) == "-":
-        return
-    _print_savings(result, lang, proto.title if lang == "da" else (proto.title_en or proto.title))
+    title = proto.title if lang == "da" else (proto.title_en or proto.title)
+    _emit(result, json_file, lambda: _print_savings(result, lang, title))
 
 
 def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
@@ -299,10 +298,8 @@ def power_command(
         power=power,
     )
     result["control"]["assumed_default"] = history is None and control_median is None
-    _write_json(result, json_file)
-    if json_file is not None and str(json_file) == "-":
-        return
-    _print_power(result, lang, proto.title if lang == "da" else (proto.title_en or proto.title))
+    title = proto.title if lang == "da" else (proto.title_en or proto.title)
+    _emit(result, json_file, lambda: _print_power(result, lang, title))
 
 
 def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
