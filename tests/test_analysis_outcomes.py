@@ -204,3 +204,27 @@ def test_bad_as_of_and_missing_file(tmp_path: Path) -> None:
     assert run.exit_code == 2 and "nope.csv" in run.output
     run = invoke(paths, "--as-of", "31/13/2020")
     assert run.exit_code == 2 and "--as-of" in run.output
+
+
+def test_allocation_file_covariates_are_numbers_only_when_every_value_is(tmp_path: Path) -> None:
+    from trial.allocations import load_allocations
+
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"p{i:03d}" for i in range(n)],
+            "arm": ["control", "treatment"] * (n // 2),
+            "stratum": "all",
+            "randomised_on": "2020-01-01",
+            "age": [str(20 + i % 40) for i in range(n)],
+            # Numbers for the first 150 rows, then text: a sample of the first rows must not decide.
+            "score": [str(i) for i in range(150)] + ["ukendt"] * 50,
+            "field": ["humaniora", "teknisk"] * (n // 2),
+        }
+    )
+    path = tmp_path / "allocations.csv"
+    frame.to_csv(path, index=False)
+    loaded = load_allocations(allocations=path)
+    assert pd.api.types.is_numeric_dtype(loaded["age"]) and loaded["age"].sum() == sum(20 + i % 40 for i in range(n))
+    assert loaded["score"].tolist() == frame["score"].tolist()
+    assert loaded["field"].tolist() == frame["field"].tolist()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from trial.errors import InputError, TrialError
 from trial.protocol import Protocol
-from trial.tables import ROW, read_table, to_dates
+from trial.tables import ROW, numeric_or_none, read_table, to_dates
 
 COLUMNS = ["person_id", "arm", "stratum", "randomised_on"]
 
@@ -43,8 +43,8 @@ def load_allocations(
                 column="arm",
             )
     for column in frame.columns.difference([*COLUMNS, ROW]):
-        numeric = pd.to_numeric(frame[column], errors="coerce")
-        if numeric.notna().all() and len(frame):
+        numeric = numeric_or_none(frame[column])
+        if numeric is not None:
             frame[column] = numeric
     frame.attrs["file"] = file
     return frame.drop(columns=[ROW])

@@ -20,6 +20,7 @@ from scipy import stats
 from trial.errors import InputError
 from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes
 from trial.rmst import LifeTable, aalen_johansen, bootstrap_rmst, rmst, value_at
+from trial.tables import numeric_or_none
 
 DEFAULT_SEED = 20190601
 AT_RISK_STEP_DAYS = 28
@@ -162,10 +163,10 @@ def _design(frame: pd.DataFrame, covariates: list[str]) -> tuple[pd.DataFrame, l
             notes.append(f"covariate '{name}' is not in the allocations; left out of the adjusted model")
             continue
         values = frame[name]
-        numeric = pd.to_numeric(values, errors="coerce")
+        numeric = None if pd.api.types.is_bool_dtype(values) else numeric_or_none(values)
         if pd.api.types.is_bool_dtype(values):
             columns[name] = values.astype(float).to_numpy()
-        elif numeric.notna().all():
+        elif numeric is not None:
             columns[name] = numeric.to_numpy(float)
         else:
             text = values.fillna("").astype(str)
@@ -264,13 +265,24 @@ def _ph_test(model: Any, frame: pd.DataFrame, design: pd.DataFrame | None) -> di
 
 def _days_saved(control: pd.DataFrame, treated: pd.DataFrame, horizon: int, z: float) -> dict[str, Any]:
     """RMST(control) - RMST(treatment) of the cause-specific Kaplan-Meier curves, with its analytic interval."""
-    a = rmst(LifeTable.from_data(control["time"].to_numpy(float), control["event"].to_numpy()), horizon)
-    b = rmst(LifeTable.from_data(treated["time"].to_numpy(float), treated["event"].to_numpy()), horizon)
+    return _days_saved_arrays(
+        (control["time"].to_numpy(float), control["event"].to_numpy()),
+        (treated["time"].to_numpy(float), treated["event"].to_numpy()),
+        horizon,
+        z,
+    )
+
+
+def _days_saved_arrays(
+    control: tuple[np.ndarray, np.ndarray], treated: tuple[np.ndarray, np.ndarray], horizon: int, z: float
+) -> dict[str, Any]:
+    a = rmst(LifeTable.from_data(*control), horizon)
+    b = rmst(LifeTable.from_data(*treated), horizon)
     return _wald(a.estimate - b.estimate, math.hypot(a.se, b.se), z)
 
 
 def _level_hazard_ratios(
-    frame: pd.DataFrame, levels: pd.Series, usable: list[str], alpha: float
+    base: pd.DataFrame, codes: np.ndarray, usable: list[int], names: list[str], alpha: float
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Hazard ratio within each level from a Cox fit on that level's people, and the interaction test.
 
@@ -282,10 +294,12 @@ def _level_hazard_ratios(
     by_level: dict[str, dict[str, Any]] = {}
     beta, se = [], []
     for level in usable:
-        _, hazard = _cox(frame[(levels == level).to_numpy()], None, alpha)
-        by_level[level] = {"estimate": hazard["estimate"], "ci": hazard["ci"], "p": hazard["p"]}
+        _, hazard = _cox(base[codes == level], None, alpha)
+        by_level[names[level]] = {"estimate": hazard["estimate"], "ci": hazard["ci"], "p": hazard["p"]}
         beta.append(hazard["coef"])
         se.append(hazard["se"])
+    if len(usable) < 2:
+        return by_level, {"statistic": None, "df": 0, "p": None}
     b, weight = np.asarray(beta, dtype=float), 1.0 / np.asarray(se, dtype=float) ** 2
     pooled = float(np.sum(weight * b) / np.sum(weight))
     statistic = float(np.sum(weight * (b - pooled) ** 2))
@@ -301,41 +315,39 @@ def _subgroups(
     rows: list[dict[str, Any]] = []
     interaction: dict[str, Any] = {}
     notes: list[str] = []
-    control_arm, treatment_arm = arms
     empty_hr = {"estimate": None, "ci": [None, None], "p": None}
+    no_days = {"estimate": None, "ci": [None, None], "se": None, "p": None}
+    base = frame[["time", "event", "treated"]]
+    time, event = frame["time"].to_numpy(float), frame["event"].to_numpy()
+    arm_of = frame["arm"].to_numpy()
+    in_arm = [arm_of == arm for arm in arms]
     for variable in variables:
         if variable not in frame.columns:
             notes.append(f"subgroup '{variable}' is not in the allocations; skipped")
             continue
-        levels = frame[variable].fillna("").astype(str)
-        distinct = sorted(levels.unique())
-        if len(distinct) > MAX_SUBGROUP_LEVELS:
-            notes.append(f"subgroup '{variable}' has {len(distinct)} levels (more than {MAX_SUBGROUP_LEVELS}); skipped")
+        codes, uniques = pd.factorize(frame[variable].fillna("").astype(str), sort=True)
+        names = [str(u) for u in uniques]
+        if len(names) > MAX_SUBGROUP_LEVELS:
+            notes.append(f"subgroup '{variable}' has {len(names)} levels (more than {MAX_SUBGROUP_LEVELS}); skipped")
             continue
         # A hazard ratio needs people and events in both arms of the level.
-        counts = pd.crosstab(levels, frame["arm"]).reindex(columns=list(arms), fill_value=0)
-        events = frame.groupby([levels, frame["arm"]])["event"].sum().unstack().reindex(columns=list(arms)).fillna(0)
-        usable = [lv for lv in distinct if counts.loc[lv].min() > 0 and events.loc[lv].min() > 0]
-        if len(usable) >= 2:
-            ratios, interaction[variable] = _level_hazard_ratios(frame, levels, usable, alpha)
-        else:
-            ratios, interaction[variable] = {}, {"statistic": None, "df": 0, "p": None}
-            if len(usable) == 1:
-                _, hr = _cox(frame[levels == usable[0]], None, alpha)
-                ratios[usable[0]] = {"estimate": hr["estimate"], "ci": hr["ci"], "p": hr["p"]}
-        for level in distinct:
-            by_arm = {arm: int(counts.loc[level, arm]) for arm in arms}
-            part = frame[levels == level]
+        counts = np.stack([np.bincount(codes[mine], minlength=len(names)) for mine in in_arm], axis=1)
+        events = np.stack([np.bincount(codes[mine], weights=event[mine], minlength=len(names)) for mine in in_arm], 1)
+        usable = [i for i in range(len(names)) if counts[i].min() > 0 and events[i].min() > 0]
+        ratios, interaction[variable] = _level_hazard_ratios(base, codes, usable, names, alpha)
+        for i, level in enumerate(names):
+            part = codes == i
+            control, treated = part & in_arm[0], part & in_arm[1]
             days = (
-                _days_saved(part[part["arm"] == control_arm], part[part["arm"] == treatment_arm], horizon, z)
-                if min(by_arm.values()) > 0
-                else {"estimate": None, "ci": [None, None], "se": None, "p": None}
+                _days_saved_arrays((time[control], event[control]), (time[treated], event[treated]), horizon, z)
+                if counts[i].min() > 0
+                else no_days
             )
             rows.append(
                 {
                     "variable": variable,
                     "level": level,
-                    "n_by_arm": by_arm,
+                    "n_by_arm": {arm: int(counts[i, j]) for j, arm in enumerate(arms)},
                     "hazard_ratio": ratios.get(level, empty_hr),
                     "days_saved": days,
                 }

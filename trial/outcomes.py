@@ -105,6 +105,11 @@ def read_spells(path: str | Path, *, secret: bytes | None = None, extra: tuple[s
     return spells
 
 
+def _as_datetimes(values: pd.Series) -> pd.Series:
+    """Dates as datetime64; columns read by `trial.tables` already are, and re-parsing 100,000 of them costs time."""
+    return values if pd.api.types.is_datetime64_any_dtype(values) else pd.to_datetime(values)
+
+
 def _day_numbers(values: pd.Series) -> np.ndarray:
     """Calendar dates as whole days since 1970-01-01 (time of day dropped)."""
     return values.to_numpy(dtype="datetime64[D]").astype(np.int64)
@@ -133,8 +138,8 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     if "_row" not in spells.columns:
         spells["_row"] = np.arange(2, len(spells) + 2)
     spells["exit"] = spells["exit"].fillna("").astype(str).str.strip().str.lower()
-    spells["start"] = pd.to_datetime(spells["start"])
-    spells["end"] = pd.to_datetime(spells["end"])
+    spells["start"] = _as_datetimes(spells["start"])
+    spells["end"] = _as_datetimes(spells["end"])
     as_of = rules.as_of
 
     def count(reason: str, mask: pd.Series) -> None:
@@ -143,7 +148,7 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
             examples[reason] = [int(r) for r in spells.loc[mask, "_row"].head(5)]
 
     people = allocations.drop_duplicates("person_id").reset_index(drop=True)
-    people["randomised_on"] = pd.to_datetime(people["randomised_on"])
+    people["randomised_on"] = _as_datetimes(people["randomised_on"])
     # Work on integer person codes and day numbers: string keys and timestamps are slow at 100,000 people.
     code = pd.Index(people["person_id"]).get_indexer(spells["person_id"])
     known_person = pd.Series(code >= 0, index=spells.index)

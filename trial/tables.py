@@ -299,3 +299,16 @@ def to_numbers(df: pd.DataFrame, column: str, *, allow_empty: bool = False) -> p
     values = pd.to_numeric(text.where(~empty, None), errors="coerce")
     _fail_at(df, values.isna().to_numpy() & ~empty, column, "not a number")
     return values.astype(float)
+
+
+def numeric_or_none(values: pd.Series) -> pd.Series | None:
+    """The column as numbers when every value is one, else None.
+
+    A text column is usually recognised from its first values, so parsing 100,000 strings is not wasted on it.
+    """
+    if len(values) == 0:
+        return None
+    if pd.to_numeric(values.iloc[:64], errors="coerce").isna().any():
+        return None
+    numeric = pd.to_numeric(values, errors="coerce")
+    return numeric if numeric.notna().all() else None
