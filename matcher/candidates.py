@@ -24,9 +24,10 @@ class CandidateBatch:
 def retrieval_score(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarray:
     """A cheap first-stage score: text, title and occupation similarity, a little less for long commutes."""
     # Weights are applied on the small per-title/occupation/place matrices before gathering (np.take is the
-    # fast gather along columns); each full-width pass over the batch costs time.
-    score = mats["text_similarity"].copy()
-    score += np.take(0.5 * mats["title_by_unique"], post.title_id, axis=1)
+    # fast gather along columns); each full-width pass over the batch costs time, so the first gather is the
+    # new array that the rest is added to in place.
+    score = np.take(0.5 * mats["title_by_unique"], post.title_id, axis=1)
+    score += mats["text_similarity"]
     score += np.take(0.7 * mats["occupation_fit"], post.occupation, axis=1)
     score -= np.take(mats["retrieval_penalty_by_place"], post.place, axis=1)
     return score
@@ -84,8 +85,9 @@ def generate(
             forced = np.take_along_axis(auto, top_auto, axis=1) > -np.inf
             np.put_along_axis(score, top_auto, np.where(forced, 1e6, np.take_along_axis(score, top_auto, 1)), 1)
         kk = min(k, p)
-        idx = np.argpartition(-score, kk - 1, axis=1)[:, :kk]
-        valid = (np.take_along_axis(score, idx, axis=1) > -np.inf).ravel()
+        np.negative(score, out=score)  # the K smallest of the negated score, without another full-width copy
+        idx = np.argpartition(score, kk - 1, axis=1)[:, :kk]
+        valid = (np.take_along_axis(score, idx, axis=1) < np.inf).ravel()
         local = np.repeat(np.arange(rows.size), kk)[valid]
         cols = idx.ravel()[valid]
         features = space.pair_features(cit, view, mats, rows, local, cols, ref_day[rows])

@@ -124,32 +124,21 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
         group_start = np.maximum.accumulate(np.where(new, np.arange(len(who)), 0))
         rank = np.arange(len(who)) - group_start + 1
     labels = space.skill_terms
-    # Plain arrays and CSR index slices: per-row pandas or scipy indexing would dominate the run time.
+    # Plain arrays: per-row pandas or scipy indexing would dominate the run time.
     # Object arrays as stored (no per-call conversion of all postings' strings).
     fields = cit.frame["education_field"].to_numpy()
-    desired = cit.frame["desired_titles"].to_numpy()
     titles = frame["title"].to_numpy()
     sources = (frame["sources"] if "sources" in frame else frame["source"]).to_numpy()
-    c_ptr, c_idx = cit.skills.indptr, cit.skills.indices
-    p_ptr, p_idx = post.skill_rows.indptr, post.skill_rows.indices
     top_features = np.argsort(-contributions[:, : len(FEATURES)], axis=1)[:, :4]
     wants_skills = np.isin(top_features, [_IDX["skill_overlap"], _IDX["text_similarity"]]).any(axis=1)
     wants_title = (top_features == _IDX["title_similarity"]).any(axis=1)
+    shared = _shared_skills(cit, post, who, cols, wants_skills)
+    best_titles = _best_titles(cit, post, who, cols, wants_title)
     reasons: list[list[tuple[str, str]]] = []
     for i in range(len(who)):
         c, p = int(who[i]), int(cols[i])
-        shared: list[str] = []
-        if wants_skills[i]:
-            both = np.intersect1d(c_idx[c_ptr[c]:c_ptr[c + 1]], p_idx[p_ptr[p]:p_ptr[p + 1]], assume_unique=True)
-            shared = [space.skill_labels.get(labels[j], labels[j]) for j in both[:3]]
-        best_title = ""
-        if wants_title[i]:
-            lo, hi = np.searchsorted(cit.desired_owner, [c, c + 1])  # owners are sorted
-            mine = np.arange(lo, hi)
-            if mine.size:
-                sims = (cit.desired[mine] @ post.titles_t[:, post.title_id[p]]).toarray().ravel()
-                best_title = desired[c][int(np.argmax(sims))]
-        ctx = ReasonContext(shared_skills=shared, best_title=best_title, education_field=str(fields[c]),
+        ctx = ReasonContext(shared_skills=[space.skill_labels.get(labels[j], labels[j]) for j in shared[i]],
+                            best_title=best_titles[i], education_field=str(fields[c]),
                             occupation_label=str(titles[p]).lower(), source=str(sources[p]).replace(";", " og "))
         reasons.append(explain(feats[i], contributions[i], ctx))
     texts = [[text for _, text in r] + [""] * (3 - len(r)) for r in reasons]
@@ -171,6 +160,37 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
         "reason_3": [t[2] for t in texts],
         "reason_features": [";".join(f for f, _ in r) for r in reasons],
     }, columns=COLUMNS)
+
+
+def _shared_skills(cit: CitizenSide, post: PostingSide, who: np.ndarray, cols: np.ndarray,
+                   wanted: np.ndarray, limit: int = 3) -> list[np.ndarray]:
+    """For each pair, up to `limit` skill terms (column numbers, ascending) in both the CV and the posting."""
+    both = cit.skills[who].multiply(post.skill_rows[cols]).tocsr()
+    both.sort_indices()
+    return [both.indices[both.indptr[i]:min(both.indptr[i] + limit, both.indptr[i + 1])] if wanted[i]
+            else both.indices[:0] for i in range(len(who))]
+
+
+def _best_titles(cit: CitizenSide, post: PostingSide, who: np.ndarray, cols: np.ndarray,
+                 wanted: np.ndarray) -> list[str]:
+    """For each wanted pair, the citizen's desired title most like the posting's title (the first of equals)."""
+    out = [""] * len(who)
+    pairs = np.flatnonzero(wanted)
+    # One row per (pair, desired title of its citizen); desired-title rows are sorted by citizen.
+    first = np.searchsorted(cit.desired_owner, who[pairs])
+    count = np.searchsorted(cit.desired_owner, who[pairs], side="right") - first
+    if not count.any():
+        return out
+    pair = np.repeat(np.arange(pairs.size), count)
+    within = np.arange(pair.size) - np.repeat(np.cumsum(count) - count, count)
+    desired_row = first[pair] + within
+    title_row = post.title_id[cols[pairs[pair]]]
+    sims = np.asarray(cit.desired[desired_row].multiply(post.titles[title_row]).sum(axis=1)).ravel()
+    best = pd.Series(sims).groupby(pair).idxmax().to_numpy()  # idxmax: the first maximum, as np.argmax
+    desired = cit.frame["desired_titles"].to_numpy()
+    for row, j in zip(pairs[pair[best]], within[best], strict=True):
+        out[row] = desired[who[row]][j]
+    return out
 
 
 def _dates(day_numbers: np.ndarray) -> np.ndarray:

@@ -237,3 +237,25 @@ def test_a_withdrawn_participant_is_refused(world: dict[str, Path]) -> None:
     assert len(logged) == len(shown)
     assert person not in set(shown["person_id"]) and person not in set(logged["person_id"])
     assert len(set(shown["person_id"])) == int((allocations["arm"] == treatment).sum()) - 1
+
+
+def test_reasons_quote_the_closest_desired_title_and_the_shared_skills(world: dict[str, Path]) -> None:
+    from matcher.serve import _best_titles, _shared_skills
+
+    model = MatchModel.load(world["model"])
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode()).iloc[:30].reset_index(drop=True)
+    post = model.space.prepare_postings(read_postings(world["postings"]))
+    cit = model.space.prepare_citizens(cvs)
+    who = np.repeat(np.arange(len(cit)), 15)
+    cols = np.random.default_rng(0).integers(len(post), size=who.size)
+    wanted = np.arange(who.size) % 3 > 0
+    titles = _best_titles(cit, post, who, cols, wanted)
+    shared = _shared_skills(cit, post, who, cols, wanted)
+    assert sum(t != "" for t in titles) > 100 and sum(s.size > 0 for s in shared) > 50
+    for i, (c, p) in enumerate(zip(who, cols, strict=True)):
+        mine = np.flatnonzero(cit.desired_owner == c)
+        sims = (cit.desired[mine] @ post.titles_t[:, post.title_id[p]]).toarray().ravel()
+        expected = cvs["desired_titles"].iat[c][int(np.argmax(sims))] if wanted[i] and mine.size else ""
+        assert titles[i] == expected
+        both = np.intersect1d(cit.skills[c].indices, post.skill_rows[p].indices)
+        np.testing.assert_array_equal(shared[i], both[:3] if wanted[i] else [])
