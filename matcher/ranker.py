@@ -45,6 +45,16 @@ def _moving_average(values: np.ndarray) -> np.ndarray:
     return (cumulative[1:] - cumulative[np.arange(values.size) + 1 - width]) / width
 
 
+def _best_round(curve: list[float]) -> int:
+    """0-based round whose smoothed validation NDCG is highest, among rounds with a full smoothing window.
+
+    Before round `_SMOOTHING` the average covers fewer rounds and one lucky round can win (a 1-tree model was kept).
+    """
+    smooth = _moving_average(np.array(curve))
+    first = min(_SMOOTHING, len(curve)) - 1
+    return first + int(np.argmax(smooth[first:]))
+
+
 def _smoothed_early_stopping(curve: list[float], patience: int) -> Any:
     """Record validation NDCG@10 and stop once its moving average has not improved for `patience` rounds.
 
@@ -54,8 +64,7 @@ def _smoothed_early_stopping(curve: list[float], patience: int) -> Any:
 
     def callback(env: Any) -> None:
         curve.append(float(env.evaluation_result_list[0][2]))
-        smooth = _moving_average(np.array(curve))
-        best = int(np.argmax(smooth))
+        best = _best_round(curve)
         if len(curve) - 1 - best >= patience:
             raise lgb.callback.EarlyStopException(best, env.evaluation_result_list)
 
@@ -92,8 +101,7 @@ class LambdaRanker:
             self.params, train, num_boost_round=self.num_boost_round, valid_sets=[valid], valid_names=["valid"],
             callbacks=[_smoothed_early_stopping(curve, self.early_stopping_rounds)],
         )
-        smooth = _moving_average(np.array(curve))
-        self.best_iteration = int(np.argmax(smooth)) + 1 if smooth.size else self.booster.current_iteration()
+        self.best_iteration = _best_round(curve) + 1 if curve else self.booster.current_iteration()
         self.validation_ndcg = float(curve[self.best_iteration - 1]) if curve else None
         return self
 
