@@ -49,6 +49,16 @@ def _console() -> Any:
     return console if console.is_terminal or "COLUMNS" in os.environ else Console(width=130)
 
 
+def _table(title: str, headers: list[tuple[str, str]], da: bool) -> Any:
+    """A rich table with Danish or English column headers: the first column left-aligned, numbers right."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, (danish, english) in enumerate(headers):
+        table.add_column(danish if da else english, justify="right" if i else "left")
+    return table
+
+
 def _emit(data: dict[str, Any], target: Path | None, show: Callable[[], None]) -> None:
     """Write the result as JSON when asked ('-' means stdout, and then nothing else is printed); else show it."""
     if target is not None:
@@ -122,7 +132,6 @@ def savings_command(
 
 
 def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
-    from rich.table import Table
 
     da = lang == "da"
     cur = r["currency"]
@@ -146,18 +155,19 @@ def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
     )
     if r["target_groups"]:
         unit = "kr." if da and cur == "DKK" else cur
-        table = Table(title=("Besparelse pr. år" if da else "Savings per year") + f" ({unit})")
-        for header in (
-            ("Målgruppe", "Target group"),
-            ("Forløb/år × dagspris", "Spells/year × daily cost"),
-            ("Pr. sparet dag", "Per day saved"),
-            ("Skøn", "Estimate"),
-            ("Nedre 95%", "Lower 95%"),
-            ("Øvre 95%", "Upper 95%"),
-            ("Break-even (dage)", "Break-even (days)"),
-        ):
-            first = header[0] == "Målgruppe"
-            table.add_column(header[0] if da else header[1], justify="left" if first else "right")
+        table = _table(
+            ("Besparelse pr. år" if da else "Savings per year") + f" ({unit})",
+            [
+                ("Målgruppe", "Target group"),
+                ("Forløb/år × dagspris", "Spells/year × daily cost"),
+                ("Pr. sparet dag", "Per day saved"),
+                ("Skøn", "Estimate"),
+                ("Nedre 95%", "Lower 95%"),
+                ("Øvre 95%", "Upper 95%"),
+                ("Break-even (dage)", "Break-even (days)"),
+            ],
+            da,
+        )
         for g in r["target_groups"]:
             parts = " + ".join(
                 f"{_number(c['spells_per_year'], lang)} × {_number(c['daily_cost'], lang)}" for c in g["components"]
@@ -202,10 +212,11 @@ def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
             )
     conv = r["conversations"]
     if conv is not None:
-        table = Table(title=(conv["label_da"] if da else conv["label_en"]) or "Conversations")
-        table.add_column("", justify="left")
-        table.add_column("Skøn" if da else "Estimate", justify="right")
-        table.add_column("95% CI", justify="right")
+        table = _table(
+            (conv["label_da"] if da else conv["label_en"]) or "Conversations",
+            [("", ""), ("Skøn", "Estimate"), ("95% CI", "95% CI")],
+            da,
+        )
         source = {"hypothesis": "hypotese" if da else "hypothesis", "given": "angivet" if da else "given"}
         pct = lambda x: f"{_number(x * 100, lang, 1)}%"  # noqa: E731
         table.add_row(
@@ -303,7 +314,6 @@ def power_command(
 
 
 def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
-    from rich.table import Table
 
     da = lang == "da"
     console = _console()
@@ -332,16 +342,17 @@ def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
         return _number(x, lang, 1)
 
     def requirement_table(block: dict[str, Any], heading: str) -> None:
-        table = Table(title=heading)
-        for name in (
-            ("Test", "Test"),
-            ("Pr. arm", "Per arm"),
-            ("I alt", "Total"),
-            ("Hændelser", "Events"),
-            ("Måneders optag", "Months of enrolment"),
-        ):
-            first = name[0] == "Test"
-            table.add_column(name[0] if da else name[1], justify="left" if first else "right")
+        table = _table(
+            heading,
+            [
+                ("Test", "Test"),
+                ("Pr. arm", "Per arm"),
+                ("I alt", "Total"),
+                ("Hændelser", "Events"),
+                ("Måneders optag", "Months of enrolment"),
+            ],
+            da,
+        )
         for t in block["tests"]:
             table.add_row(
                 _TEST_NAMES[t["test"]][0 if da else 1],
@@ -372,21 +383,18 @@ def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
         )
     det = r.get("detectable")
     if det is not None:
-        table = Table(
-            title=(
-                f"Påviselig effekt med {_number(det['n_per_arm'], lang)} pr. arm"
-                if da
-                else f"Detectable effect with {_number(det['n_per_arm'], lang)} per arm"
-            )
+        table = _table(
+            f"Påviselig effekt med {_number(det['n_per_arm'], lang)} pr. arm"
+            if da
+            else f"Detectable effect with {_number(det['n_per_arm'], lang)} per arm",
+            [
+                ("Test", "Test"),
+                ("Sparede dage", "Days saved"),
+                ("Hazard ratio", "Hazard ratio"),
+                ("I job, kontrol → indsats", "Employed, control → treatment"),
+            ],
+            da,
         )
-        for name in (
-            ("Test", "Test"),
-            ("Sparede dage", "Days saved"),
-            ("Hazard ratio", "Hazard ratio"),
-            ("I job, kontrol → indsats", "Employed, control → treatment"),
-        ):
-            first = name[0] == "Test"
-            table.add_column(name[0] if da else name[1], justify="left" if first else "right")
         for t in det["tests"]:
             if t.get("hazard_ratio") is None:
                 table.add_row(_TEST_NAMES[t["test"]][0 if da else 1], "–", "–", "–")
