@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from reports import disclosure, plots
 from reports.disclosure import Hidden
 from trial.errors import TrialError
 from trial.protocol import Protocol
+
+if TYPE_CHECKING:
+    from trial.evaluation import Evaluation
 
 TEMPLATES = Path(__file__).parent / "templates"
 BLIND_LETTERS = ("A", "B")
@@ -44,6 +47,21 @@ class ReportInputs:
     ledger_head: str | None = None
     baseline: list[dict[str, Any]] | None = None
     savings: dict[str, Any] | None = None
+
+    @classmethod
+    def from_evaluation(
+        cls, evaluation: Evaluation, result: dict[str, Any], savings: dict[str, Any] | None = None
+    ) -> ReportInputs:
+        """The report of an evaluation's analysis `result`, with the ledger's counts when it came from a ledger."""
+        return cls(
+            protocol=evaluation.protocol,
+            result=result,
+            allocations=evaluation.allocations,
+            screening=evaluation.screening,
+            withdrawals=evaluation.withdrawals,
+            ledger_head=evaluation.ledger_head,
+            savings=savings,
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -155,17 +155,8 @@ def _report_step(
     """Render the six-month HTML report from the analysis and the ledger's counts."""
     from reports.render import ReportInputs, render_html
 
-    inputs = ReportInputs(
-        protocol=evaluation.protocol,
-        result=result,
-        allocations=evaluation.allocations,
-        screening=evaluation.screening,
-        withdrawals=evaluation.withdrawals,
-        ledger_head=evaluation.ledger_head,
-        savings=savings,
-    )
     path = out / "report.html"
-    path.write_text(render_html(inputs), encoding="utf-8")
+    path.write_text(render_html(ReportInputs.from_evaluation(evaluation, result, savings)), encoding="utf-8")
     say(f"  written: {path}")
     return path
 

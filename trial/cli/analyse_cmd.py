@@ -9,41 +9,29 @@ from typing import Any
 
 import typer
 
+from trial.cli import _sources as sources
 from trial.cli._app import app, as_date
 
 
 @app.command("analyse")
 def analyse_command(
-    outcomes: Path = typer.Option(..., "--outcomes", help="Registry spells: person_id or cpr, start, end, exit."),
-    as_of: str = typer.Option(..., "--as-of", help="Data cut of the spells (yyyy-mm-dd); open spells end here."),
-    protocol: Path | None = typer.Option(None, "--protocol", help="Protocol TOML (default with --db: the ledger's)."),
-    db: Path | None = typer.Option(None, "--db", help="The trial ledger (SQLite file)."),
-    allocations: Path | None = typer.Option(
-        None, "--allocations", help="Allocation file instead of a ledger: person_id, arm, stratum, randomised_on."
-    ),
+    outcomes: Path = sources.OUTCOMES,
+    as_of: str = sources.AS_OF,
+    protocol: Path | None = sources.PROTOCOL,
+    db: Path | None = sources.DB,
+    allocations: Path | None = sources.ALLOCATIONS,
     horizon: int | None = typer.Option(None, "--horizon", min=1, help="Follow-up horizon in days (protocol's)."),
     event: list[str] | None = typer.Option(None, "--event", help="Exit(s) counted as the event (protocol's)."),
-    bootstrap: int | None = typer.Option(None, "--bootstrap", min=0, help="Bootstrap replicates (protocol's)."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of the bootstrap, for reproducible intervals."),
-    secret_file: Path | None = typer.Option(
-        None, "--secret-file", help="Trial secret, needed when the spells carry cpr (default: $TRIAL_SECRET)."
-    ),
+    bootstrap: int | None = sources.BOOTSTRAP,
+    seed: int | None = sources.SEED,
+    secret_file: Path | None = sources.SECRET_FILE,
     json_file: Path | None = typer.Option(None, "--json", help="Write the full result as JSON here ('-' = stdout)."),
 ) -> None:
     """Estimate days saved, hazard ratio, employment rate and more from registry spells (intention to treat).
 
     Example: trial analyse --db trial.db --outcomes spells.csv --as-of 2020-06-30 --json analysis.json
     """
-    from trial.evaluation import load_evaluation
-    from trial.secret import load_secret
-
-    evaluation = load_evaluation(
-        outcomes,
-        protocol=protocol,
-        db=db,
-        allocations=allocations,
-        secret=load_secret(secret_file) if secret_file is not None else None,
-    )
+    evaluation = sources.load(outcomes, protocol, db, allocations, secret_file)
     result = evaluation.analyse(
         as_date(as_of), horizon_days=horizon, event_exits=event or None, bootstrap=bootstrap, seed=seed
     )
