@@ -69,6 +69,10 @@ def test_fingerprint_ignores_layout_but_not_content(tmp_path: Path) -> None:
         (lambda t: t.replace('role = "control"', 'role = "treatment"'), "exactly one arm with role 'treatment'"),
         (lambda t: t.replace("block_sizes = [2, 4, 6]", "block_sizes = [3]"), "not a multiple"),
         (lambda t: t.replace("[eligibility]", "[eligibility\n"), "not valid TOML"),
+        # Strata, covariates and subgroups go into the ledger and the reports: never a CPR number or a birth date.
+        (lambda t: t.replace('covariates = ["sex"', 'covariates = ["cpr", "sex"'), "['cpr'] identifies a person"),
+        (lambda t: t.replace('strata = ["sex"', 'strata = ["Birth_Date", "sex"'), "['birth_date'] identifies"),
+        (lambda t: t.replace('subgroups = ["sex"', 'subgroups = ["person_id", "sex"'), "analysis.subgroups"),
     ],
 )
 def test_invalid_protocol_gives_one_line_naming_the_key(tmp_path: Path, edit, expected: str) -> None:

@@ -125,6 +125,9 @@ class Finance(_Strict):
     conversations: Conversations | None = None
 
 
+IDENTIFYING_COLUMNS = frozenset({"cpr", "person_id", "birth_date", "_row"})
+
+
 class Protocol(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str
@@ -156,6 +159,15 @@ class Protocol(_Strict):
         overlap = set(self.outcomes.event_exits) & set(self.outcomes.competing_exits)
         if overlap:
             raise ValueError(f"outcomes.competing_exits: {sorted(overlap)} is also an event exit")
+        # Strata, covariates and subgroups are written into the append-only ledger and the reports.
+        for where, names in (
+            ("randomisation.strata", self.randomisation.strata),
+            ("analysis.covariates", self.analysis.covariates),
+            ("analysis.subgroups", self.analysis.subgroups),
+        ):
+            personal = sorted({n.lower() for n in names} & IDENTIFYING_COLUMNS)
+            if personal:
+                raise ValueError(f"{where}: {personal} identifies a person and may never be stored or reported")
         return self
 
     @property
