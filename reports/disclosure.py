@@ -51,7 +51,7 @@ def protect_counts(
 
     `relations` are additive identities `total = sum(parts)` between the named cells (a name missing from
     `cells` is ignored). Whenever exactly one member of an identity is hidden, it could be recovered, so the
-    smallest other part (or, failing that, the total) is hidden too; this repeats until nothing changes.
+    smallest other non-zero part (or, failing that, the total) is hidden too; this repeats until nothing changes.
     """
     primary = {name for name, value in cells.items() if small_count(value, min_cell)}
     hidden = set(primary)
@@ -63,7 +63,9 @@ def protect_counts(
             members = [total, *parts]
             if sum(m in hidden for m in members) != 1:
                 continue
-            visible_parts = sorted((cells[p], p) for p in parts if p not in hidden)
+            # A hidden zero protects nothing: a complementary cell is known to be 0 or at least min_cell, so hiding
+            # a 0 beside a small count gives the count away.
+            visible_parts = sorted((cells[p], p) for p in parts if p not in hidden and cells[p] > 0)
             # Hide the smallest visible part: it loses the least information; only the total is left otherwise.
             extra = visible_parts[0][1] if visible_parts else total
             hidden.add(extra)
@@ -93,13 +95,6 @@ def protect_table(
         result = protect_counts(cells, [("__total__", [f"level:{k}" for k in levels])], min_cell)
         protected[column] = {k: result[f"level:{k}"] for k in levels}
     return protected
-
-
-def protect_value(value: Any, *counts: float | None, min_cell: int) -> Any:
-    """The value itself when every group it rests on has at least `min_cell` people, otherwise Hidden."""
-    if any(too_small(c, min_cell) for c in counts):
-        return Hidden(min_cell)
-    return value
 
 
 def protect_share(value: Any, numerator: float | None, denominator: float | None, min_cell: int) -> Any:

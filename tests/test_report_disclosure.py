@@ -189,3 +189,10 @@ def test_no_hidden_cell_is_alone_in_an_identity(table: list[list[int]], min_cell
         total = sum(counts[column].values())
         total_hidden = 0 < total < min_cell  # the total is hidden where it is shown (the arm's n)
         assert len(hidden) + total_hidden != 1
+        # A hidden zero beside a small count would give the count away by subtraction.
+        assert all(counts[column][k] > 0 for k in hidden)
+
+
+def test_a_zero_is_never_the_complementary_cell() -> None:
+    cells = protect_counts({"total": 23, "a": 3, "b": 0, "c": 20}, [("total", ["a", "b", "c"])], 5)
+    assert isinstance(cells["a"], Hidden) and cells["b"] == 0 and isinstance(cells["c"], Hidden)
