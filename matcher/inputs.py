@@ -31,9 +31,7 @@ def _person_ids(table: pd.DataFrame, secret: bytes | None, secret_file: str | Pa
         row = int(table[ROW].to_numpy()[empty][0])
         raise InputError("person_id is missing", file=table.attrs.get("file"), row=row, column="person_id")
     key = secret if secret is not None else load_secret(secret_file)
-    ids = pseudonymise(table["cpr"].reset_index(drop=True), key, file=table.attrs.get("file"))
-    ids.index = table.index
-    return ids
+    return pseudonymise(table["cpr"], key, file=table.attrs.get("file"), rows=table[ROW])
 
 
 def _require_text(table: pd.DataFrame, column: str) -> None:

@@ -26,3 +26,10 @@ def test_malformed_number_is_named_by_row_not_by_value() -> None:
     with pytest.raises(InputError) as caught:
         pseudonymise(pd.Series(["0101901234", "01019O1234"]), b"k" * 16, file="spells.csv")
     assert str(caught.value) == "spells.csv, row 3, column 'cpr': not a CPR number (10 digits)"
+
+
+def test_non_ascii_digits_are_a_located_error_not_a_crash() -> None:
+    full_width = "０１０１９０１２３４"  # str.isdigit() is true for these, ASCII encoding fails
+    with pytest.raises(InputError) as caught:
+        pseudonymise(pd.Series(["0101901234", full_width]), b"k" * 16, file="cvs.csv", rows=pd.Series([7, 9]))
+    assert str(caught.value) == "cvs.csv, row 9, column 'cpr': not a CPR number (10 digits)"

@@ -87,7 +87,7 @@ def read_spells(path: str | Path, *, secret: bytes | None = None, extra: tuple[s
     table = read_table(path, required=["start"], optional=["end", "exit", *extra], one_of=[("person_id", "cpr")])
     if "cpr" in table.columns and "person_id" not in table.columns:
         key = secret if secret is not None else load_secret()
-        table["person_id"] = pseudonymise(table["cpr"], key, file=table.attrs.get("file"))
+        table["person_id"] = pseudonymise(table["cpr"], key, file=table.attrs.get("file"), rows=table["_row"])
         table = table.drop(columns=["cpr"])
     spells = pd.DataFrame(
         {

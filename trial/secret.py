@@ -91,11 +91,18 @@ def pseudonymise_many(cprs: Iterable[str], secret: bytes) -> list[str]:
     return out
 
 
-def pseudonymise(cprs: pd.Series, secret: bytes, *, file: str | None = None) -> pd.Series:
-    """Pseudonyms of a column of CPR numbers (with or without hyphen); a malformed one is named by row."""
+def pseudonymise(
+    cprs: pd.Series, secret: bytes, *, file: str | None = None, rows: pd.Series | None = None
+) -> pd.Series:
+    """Pseudonyms of a column of CPR numbers (with or without hyphen); a malformed one is named by its row.
+
+    `rows` are the file's row numbers of the values (default: data rows from 2). Only ASCII digits count:
+    A regex digit class would also let Arabic-Indic or full-width digits through to a crash in the ASCII encoding.
+    """
     text = cprs.astype(str).str.replace(r"[\s-]", "", regex=True)
-    bad = ~text.str.fullmatch(r"\d{10}")
+    bad = ~text.str.fullmatch(r"[0-9]{10}")
     if bad.any():
         position = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError("not a CPR number (10 digits)", file=file, row=position + 2, column="cpr")
+        row = int(rows.iloc[position]) if rows is not None else position + 2
+        raise InputError("not a CPR number (10 digits)", file=file, row=row, column="cpr")
     return pd.Series(pseudonymise_many(text, secret), index=cprs.index, name="person_id")
