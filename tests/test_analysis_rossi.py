@@ -6,6 +6,7 @@ Reference figures are those of tests/data/README.md (lifelines 0.30.3, agreeing 
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,7 @@ def test_counts_and_provenance(result: dict) -> None:
     assert result["arms"]["no_aid"]["events"] == 66
     assert sum(result["data_quality"].values()) == 0
     assert len(result["meta"]["inputs"]["outcomes"]["sha256"]) == 64
-    assert result["meta"]["packages"]["lifelines"]
+    assert result["meta"]["packages"]["lifelines"] == metadata.version("lifelines")
     # Nobody is at risk beyond their own time: the first count is everyone, counts never rise.
     at_risk = result["at_risk"]["aid"]
     assert at_risk[0] == 216 and np.all(np.diff(at_risk) <= 0)

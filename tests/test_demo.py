@@ -46,10 +46,7 @@ def test_demo_enrols_the_arms_the_simulation_assumed(demo: tuple[Path, str]) -> 
 
 def test_demo_estimates_days_saved_at_the_six_month_cut(demo: tuple[Path, str]) -> None:
     out, _ = demo
-    analysis_file = out / "analysis.json"
-    if not analysis_file.exists():
-        pytest.skip("trial/analysis.py is not there yet")
-    result = json.loads(analysis_file.read_text(encoding="utf-8"))
+    result = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     truth = json.loads((out / "data" / "truth.json").read_text(encoding="utf-8"))
     days = result["effects"]["days_saved"]
     assert result["meta"]["as_of"] == truth["six_month"]["as_of"]
@@ -61,9 +58,13 @@ def test_no_cpr_number_leaves_the_data_folder(demo: tuple[Path, str]) -> None:
     out, output = demo
     cpr = re.compile(r"\b\d{6}-?\d{4}\b")
     assert not cpr.search(output)
-    for path in out.iterdir():
-        if path.is_file() and path.suffix in {".json", ".html", ".csv"}:
-            assert not cpr.search(path.read_text(encoding="utf-8")), path.name
+    # Everything outside the simulated registry folder: outputs, the ledger's bytes, the model.
+    checked = 0
+    for path in out.rglob("*"):
+        if path.is_file() and path.relative_to(out).parts[0] != "data":
+            assert not cpr.search(path.read_bytes().decode("utf-8", errors="replace")), path.name
+            checked += 1
+    assert checked >= 5 and (out / "trial.db").exists()
 
 
 def test_demo_replaces_its_own_folder_but_refuses_others(demo: tuple[Path, str], tmp_path: Path) -> None:
@@ -92,8 +93,7 @@ def test_only_the_treatment_arm_received_recommendations(demo: tuple[Path, str])
     with Ledger.open(out / "trial.db") as ledger:
         shown = ledger.recommendations()
         allocations = ledger.allocations()
-    if not len(shown):
-        pytest.skip("the matcher is not wired into the demo yet")
+    assert len(shown) > 0
     arm = shown["person_id"].map(allocations.set_index("person_id")["arm"])
     assert (arm == "treatment").all()
     meetings = pd.read_csv(out / "data" / "meetings.csv", dtype=str)
