@@ -263,19 +263,10 @@ def _ph_test(model: Any, frame: pd.DataFrame, design: pd.DataFrame | None) -> di
     return {"statistic": top["statistic"], "p": top["p"], "transform": "km", "per_covariate": per}
 
 
-def _days_saved(control: pd.DataFrame, treated: pd.DataFrame, horizon: int, z: float) -> dict[str, Any]:
-    """RMST(control) - RMST(treatment) of the cause-specific Kaplan-Meier curves, with its analytic interval."""
-    return _days_saved_arrays(
-        (control["time"].to_numpy(float), control["event"].to_numpy()),
-        (treated["time"].to_numpy(float), treated["event"].to_numpy()),
-        horizon,
-        z,
-    )
-
-
-def _days_saved_arrays(
+def _days_saved(
     control: tuple[np.ndarray, np.ndarray], treated: tuple[np.ndarray, np.ndarray], horizon: int, z: float
 ) -> dict[str, Any]:
+    """RMST(control) - RMST(treatment) of the cause-specific Kaplan-Meier curves, with its analytic interval."""
     a = rmst(LifeTable.from_data(*control), horizon)
     b = rmst(LifeTable.from_data(*treated), horizon)
     return _wald(a.estimate - b.estimate, math.hypot(a.se, b.se), z)
@@ -288,9 +279,11 @@ def _level_hazard_ratios(
 
     This equals one model stratified by level with an arm effect per level (the partial likelihood factorises over
     strata, so the per-level estimates are independent), at a fraction of the cost of lifelines' stratified fit.
-    The interaction test is the Wald test that all per-level log hazard ratios are equal:
-    Σ (b_i − b̄)² / se_i², with b̄ the inverse-variance weighted mean, on k − 1 degrees of freedom.
+    The interaction test is the Wald test that all per-level log hazard ratios are equal (Cochran's Q:
+    Σ (b_i − b̄)² / se_i², b̄ the inverse-variance weighted mean, k − 1 degrees of freedom), from statsmodels.
     """
+    from statsmodels.stats.meta_analysis import combine_effects
+
     by_level: dict[str, dict[str, Any]] = {}
     beta, se = [], []
     for level in usable:
@@ -300,11 +293,8 @@ def _level_hazard_ratios(
         se.append(hazard["se"])
     if len(usable) < 2:
         return by_level, {"statistic": None, "df": 0, "p": None}
-    b, weight = np.asarray(beta, dtype=float), 1.0 / np.asarray(se, dtype=float) ** 2
-    pooled = float(np.sum(weight * b) / np.sum(weight))
-    statistic = float(np.sum(weight * (b - pooled) ** 2))
-    test = {"statistic": statistic, "df": len(usable) - 1, "p": _num(stats.chi2.sf(statistic, len(usable) - 1))}
-    return by_level, test
+    q = combine_effects(np.asarray(beta, dtype=float), np.asarray(se, dtype=float) ** 2).test_homogeneity()
+    return by_level, {"statistic": float(q.statistic), "df": int(q.df), "p": _num(q.pvalue)}
 
 
 def _subgroups(
@@ -339,7 +329,7 @@ def _subgroups(
             part = codes == i
             control, treated = part & in_arm[0], part & in_arm[1]
             days = (
-                _days_saved_arrays((time[control], event[control]), (time[treated], event[treated]), horizon, z)
+                _days_saved((time[control], event[control]), (time[treated], event[treated]), horizon, z)
                 if counts[i].min() > 0
                 else no_days
             )
@@ -476,7 +466,8 @@ def analyse(
 
     control, treated = frame[frame["arm"] == arms[0]], frame[frame["arm"] == arms[1]]
     effects: dict[str, Any] = {}
-    days = _days_saved(control, treated, horizon, z)
+    rmst_c, rmst_t = per_arm[arms[0]], per_arm[arms[1]]
+    days = _wald(rmst_c["rmst_days"] - rmst_t["rmst_days"], math.hypot(rmst_c["rmst_se"], rmst_t["rmst_se"]), z)
     rng = np.random.default_rng(seed)
     boot_c = bootstrap_rmst(control["time"].to_numpy(), control["event"].to_numpy(), horizon, replicates, rng)
     boot_t = bootstrap_rmst(treated["time"].to_numpy(), treated["event"].to_numpy(), horizon, replicates, rng)

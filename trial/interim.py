@@ -57,8 +57,8 @@ def _correlation(fractions: list[float]) -> np.ndarray:
     return np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
 
 
-def _prob_all_below(bounds: list[float], fractions: list[float]) -> float:
-    """P(Z_1 < b_1, ..., Z_k < b_k) under the null."""
+def prob_all_below(bounds: list[float], fractions: list[float]) -> float:
+    """P(Z_1 < b_1, ..., Z_k < b_k) for sequential z statistics with mean 0 (shift b for an alternative)."""
     if len(bounds) == 1:
         return float(norm.cdf(bounds[0]))
     return float(
@@ -93,11 +93,11 @@ def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending 
         if k == 0:
             z = float(norm.isf(increment))
         else:
-            below_before = _prob_all_below(zs, t[:k])
+            below_before = prob_all_below(zs, t[:k])
 
             def excess(zk: float, k: int = k, below: float = below_before, target: float = increment) -> float:
                 # P(no earlier crossing) - P(no crossing up to now) = P(first crossing at look k).
-                return below - _prob_all_below([*zs, zk], t[: k + 1]) - target
+                return below - prob_all_below([*zs, zk], t[: k + 1]) - target
 
             z = float(brentq(excess, -1.0, 12.0, xtol=1e-7)) if increment > 1e-14 else float("inf")
         zs.append(z)
@@ -111,7 +111,7 @@ def classical_obrien_fleming(fractions: list[float], alpha: float = 0.025) -> li
     t = [float(x) for x in fractions]
 
     def excess(c: float) -> float:
-        return (1.0 - _prob_all_below([c / np.sqrt(x) for x in t], t)) - alpha
+        return (1.0 - prob_all_below([c / np.sqrt(x) for x in t], t)) - alpha
 
     c = float(brentq(excess, 0.5, 10.0, xtol=1e-8))
     return [c / float(np.sqrt(x)) for x in t]

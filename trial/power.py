@@ -19,7 +19,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from trial.errors import InputError, TrialError
-from trial.interim import boundaries, one_sided_alpha
+from trial.interim import boundaries, one_sided_alpha, prob_all_below
 from trial.protocol import Protocol
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -364,26 +364,15 @@ def _interim(protocol: Protocol, design: Design) -> dict[str, Any] | None:
 
 def _inflation(fractions: list[float], bounds: list[float], design: Design) -> float:
     """How much more information the group-sequential design needs for the same power as a single analysis."""
-    from scipy.stats import multivariate_normal
-
     t = np.asarray(fractions)
-    cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
 
     def power_gap(drift: float) -> float:
         # Z_k has mean drift·sqrt(t_k) under the alternative; power = P(some Z_k crosses its boundary).
-        below = multivariate_normal.cdf(
-            np.asarray(bounds) - drift * np.sqrt(t),
-            mean=np.zeros(len(t)),
-            cov=cov,
-            abseps=1e-8,
-            releps=1e-8,
-            rng=np.random.default_rng(0),
-        )
-        return (1.0 - float(below)) - design.power
+        below = prob_all_below(list(np.asarray(bounds) - drift * np.sqrt(t)), fractions)
+        return (1.0 - below) - design.power
 
     drift = float(brentq(power_gap, 0.0, 20.0, xtol=1e-8))
-    fixed = float(norm.isf(design.alpha / design.sided)) + float(norm.ppf(design.power))
-    return (drift / fixed) ** 2
+    return (drift / design.z_sum) ** 2
 
 
 def plan(
