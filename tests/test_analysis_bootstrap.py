@@ -100,6 +100,26 @@ def test_rmst_equals_lifelines_area_under_km() -> None:
     )
 
 
+def test_aalen_johansen_equals_statsmodels_with_ties() -> None:
+    """On whole-day times with many ties, incidence and variance equal statsmodels' CumIncidenceRight, except where
+    everyone still at risk exits at the last time: there statsmodels gives NaN (0 times infinity) and we take the
+    limit, which drops the term with F(t) - F(t_j) = 0, as lifelines does."""
+    from statsmodels.duration.survfunc import CumIncidenceRight
+
+    from trial.rmst import aalen_johansen
+
+    rng = np.random.default_rng(4)
+    time, status = rng.integers(1, 60, 2000).astype(float), rng.integers(0, 3, 2000)
+    time[-3:], status[-3:] = 99.0, [1, 2, 1]  # the last three at risk all exit on one day
+    ours = aalen_johansen(time, status, 1)
+    theirs = CumIncidenceRight(time, status)
+    np.testing.assert_array_equal(ours.time, theirs.times)
+    np.testing.assert_allclose(ours.cif, theirs.cinc[0], rtol=0, atol=1e-12)
+    variance = theirs.cinc_se[0] ** 2
+    assert np.isnan(variance[-1]) and np.isfinite(ours.variance[-1])
+    np.testing.assert_allclose(ours.variance[:-1], variance[:-1], rtol=1e-9, atol=1e-15)
+
+
 def test_aalen_johansen_equals_lifelines_without_ties() -> None:
     """On tie-free times (where lifelines needs no jitter) the incidence and its variance equal lifelines'."""
     from lifelines import AalenJohansenFitter

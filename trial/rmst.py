@@ -21,19 +21,16 @@ class LifeTable:
     time: np.ndarray
     at_risk: np.ndarray
     events: np.ndarray
-    removed: np.ndarray
 
     @classmethod
-    def from_data(cls, time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = None) -> LifeTable:
-        """Build the table from one row per person (or per weighted cell): time and a 0/1 event flag."""
+    def from_data(cls, time: np.ndarray, event: np.ndarray) -> LifeTable:
+        """Build the table from one row per person: time and a 0/1 event flag."""
         time = np.asarray(time, dtype=float)
-        event = np.asarray(event, dtype=bool)
-        weights = np.ones(len(time)) if weights is None else np.asarray(weights, dtype=float)
         distinct, index = np.unique(time, return_inverse=True)
-        removed = np.bincount(index, weights=weights, minlength=len(distinct))
-        events = np.bincount(index, weights=weights * event, minlength=len(distinct))
+        removed = np.bincount(index, minlength=len(distinct)).astype(float)
+        events = np.bincount(index, weights=np.asarray(event, dtype=bool).astype(float), minlength=len(distinct))
         at_risk = removed[::-1].cumsum()[::-1]
-        return cls(distinct, at_risk, events, removed)
+        return cls(distinct, at_risk, events)
 
 
 @dataclass(frozen=True)
@@ -85,8 +82,10 @@ class Incidence:
 def aalen_johansen(time: np.ndarray, status: np.ndarray, cause: int) -> Incidence:
     """Cumulative incidence of `cause` when other non-zero statuses compete (0 = censored), exact with tied times.
 
-    lifelines' AalenJohansenFitter breaks ties by random jitter; this computes the same estimator without it, and the
-    variance of pg. 411 of Collett (the formula lifelines uses), vectorised.
+    lifelines' AalenJohansenFitter breaks ties by random jitter, and statsmodels' CumIncidenceRight returns a NaN
+    standard error when everyone still at risk exits at the last time (0 times infinity), which small subgroups
+    hit. This is the same estimator with the variance of Collett p. 411 (lifelines' formula) taking that limit as 0;
+    tests compare it with both libraries.
     """
     time = np.asarray(time, dtype=float)
     status = np.asarray(status)
@@ -128,8 +127,9 @@ def bootstrap_rmst(
     A resample of n rows is a multinomial draw of n over the distinct (time, event) cells with the cells' shares as
     probabilities, so each replicate's life table is drawn directly and no row is copied.
     """
-    time = np.minimum(np.asarray(time, dtype=float), tau)
-    event = np.asarray(event, dtype=bool) & (np.asarray(time) <= tau)
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool) & (time <= tau)  # an exit after tau is censored at tau
+    time = np.minimum(time, tau)
     n = len(time)
     if n == 0 or replicates == 0:
         return np.full(replicates, np.nan)
