@@ -52,14 +52,11 @@ class PostingSide:
     frame: pd.DataFrame
     text: sp.csr_matrix
     text_t: sp.csr_matrix  # transposed once, so each batch's product needs no conversion
-    skills_t: sp.csc_matrix  # skill terms x postings, for products with citizens
     skill_rows: sp.csr_matrix
     titles: sp.csr_matrix  # unique titles x character n-grams
     titles_t: sp.csr_matrix
     title_id: np.ndarray
     occupation: np.ndarray
-    lat: np.ndarray
-    lon: np.ndarray
     place: np.ndarray  # index into the distinct workplace locations (distances are computed per location)
     place_lat: np.ndarray
     place_lon: np.ndarray
@@ -77,9 +74,9 @@ class PostingSide:
         text = self.text[idx]
         skills = self.skill_rows[idx]
         return replace(
-            self, frame=self.frame.iloc[idx], text=text, text_t=text.T.tocsr(), skills_t=skills.T.tocsr(),
-            skill_rows=skills, title_id=self.title_id[idx], occupation=self.occupation[idx], lat=self.lat[idx],
-            lon=self.lon[idx], place=self.place[idx], published=self.published[idx], deadline=self.deadline[idx],
+            self, frame=self.frame.iloc[idx], text=text, text_t=text.T.tocsr(), skill_rows=skills,
+            title_id=self.title_id[idx], occupation=self.occupation[idx], place=self.place[idx],
+            published=self.published[idx], deadline=self.deadline[idx],
             requires=self.requires[idx], jobnet=self.jobnet[idx], portal_count=self.portal_count[idx],
         )
 
@@ -180,14 +177,11 @@ class FeatureSpace:
             frame=frame,
             text=text,
             text_t=text.T.tocsr(),
-            skills_t=skills.T.tocsr(),
             skill_rows=skills,
             titles=titles,
             titles_t=titles.T.tocsr(),
             title_id=title_id.astype(np.int64),
             occupation=occupation.to_numpy(dtype=np.int64),
-            lat=lat,
-            lon=lon,
             place=place.ravel().astype(np.int64),
             place_lat=places[:, 0],
             place_lon=places[:, 1],
@@ -307,11 +301,14 @@ def _skill_terms(words: TfidfModel, x: sp.csr_matrix, occ: np.ndarray, n_occ: in
 def _surface_forms(words: TfidfModel, texts: list[str], stems: set[str], sample: int = 3000) -> dict[str, str]:
     """The most frequent written word behind each stem, so reasons read 'projektledelse', not 'projektled'."""
     analyzer = DanishAnalyzer(words.lexicon)
-    seen: dict[str, Counter[str]] = {}
+    written: Counter[str] = Counter()
     step = max(1, len(texts) // sample)
     for text in texts[::step]:
-        for word in analyzer.words(text):
-            stem = analyzer.stem(word)
-            if stem in stems:
-                seen.setdefault(stem, Counter())[word] += 1
+        written.update(analyzer.words(text))
+    # Each distinct word is stemmed once; in first-seen order, so ties in frequency resolve as before.
+    seen: dict[str, Counter[str]] = {}
+    for word, n in written.items():
+        stem = analyzer.stem(word)
+        if stem in stems:
+            seen.setdefault(stem, Counter())[word] += n
     return {stem: counts.most_common(1)[0][0] for stem, counts in seen.items()}
