@@ -158,6 +158,12 @@ def test_withdraw_export_and_status(ledger: Path, tmp_path: Path) -> None:
     twice = run("withdraw", person, "--reason", "Flyttet", "--db", ledger)
     assert twice.exit_code == 2 and "already withdrawn" in twice.output
     assert run("withdraw", "nobody", "--reason", "x", "--db", ledger).exit_code == 2
+    # A CPR number typed by mistake is neither printed back nor stored in the permanent log.
+    typed = run("withdraw", "010190-1235", "--reason", "x", "--db", ledger)
+    assert typed.exit_code == 2 and "010190" not in typed.output and "pseudonym" in typed.output
+    other = exported[1]["person_id"]
+    in_reason = run("withdraw", other, "--reason", "borger 0101901235 flyttet", "--db", ledger)
+    assert in_reason.exit_code == 2 and "CPR" in in_reason.output and "0101901235" not in in_reason.output
     with Ledger.open(ledger) as led:
         assert led.withdrawals()["person_id"].tolist() == [person]
         assert len(led.allocations()) == len(exported)  # withdrawn people stay in the ITT population

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import pandas as pd
 
 from trial.errors import LedgerError
 from trial.protocol import Protocol, parse_protocol
+from trial.secret import PSEUDONYM_HEX
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
@@ -47,6 +49,19 @@ CREATE TRIGGER log_no_delete BEFORE DELETE ON log
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: rows cannot be deleted'); END;
 """
 TRIGGERS = ("log_no_update", "log_no_delete")
+_CPR_LIKE = re.compile(r"\d{6}-?\d{4}")
+_PSEUDONYM = re.compile(rf"[0-9a-f]{{{PSEUDONYM_HEX}}}")
+
+
+def _reason(text: str, what: str) -> str:
+    """A free-text reason fit for the append-only log: given, and never holding anything like a CPR number."""
+    if not text.strip():
+        raise LedgerError(f"{what} needs a reason (--reason)")
+    if _CPR_LIKE.search(text):
+        raise LedgerError(f"the reason for {what} looks like it holds a CPR number; the log keeps it forever")
+    return text.strip()
+
+
 _COLUMNS = ("seq", "kind", "person_id", "arm", "stratum", "at", "body", "prev_hash")
 
 
@@ -193,15 +208,18 @@ class Ledger:
             raise LedgerError(f"protocol id '{protocol.id}' differs from the ledger's '{current.id}'")
         if (protocol.arms, protocol.randomisation) != (current.arms, current.randomisation):
             raise LedgerError("an amendment cannot change the arms or the randomisation; start a new ledger")
-        if not reason.strip():
-            raise LedgerError("an amendment needs a reason (--reason)")
-        body = _protocol_body(protocol, protocol_text) | {"reason": reason.strip(), "replaces": current.fingerprint}
+        body = _protocol_body(protocol, protocol_text) | {
+            "reason": _reason(reason, "an amendment"),
+            "replaces": current.fingerprint,
+        }
         self.append([Entry("amendment", _now(), body)])
 
     def withdraw(self, person_id: str, reason: str, on: date) -> None:
         """Record a withdrawal; the person stays in the intention-to-treat analysis."""
-        if not reason.strip():
-            raise LedgerError("a withdrawal needs a reason (--reason)")
+        reason = _reason(reason, "a withdrawal")
+        if not _PSEUDONYM.fullmatch(person_id):
+            # Not echoed: a CPR number typed by mistake must not be printed back.
+            raise LedgerError(f"give the pseudonym ({PSEUDONYM_HEX} hexadecimal characters, as in trial export)")
         with self.transaction():
             row = self.db.execute(
                 "SELECT arm FROM log WHERE kind = 'enrolment' AND person_id = ?", (person_id,)
@@ -213,7 +231,7 @@ class Ledger:
             ).fetchone()
             if again:
                 raise LedgerError(f"person {person_id} has already withdrawn")
-            self._append([Entry("withdrawal", on.isoformat(), {"reason": reason.strip()}, person_id, row[0])])
+            self._append([Entry("withdrawal", on.isoformat(), {"reason": reason}, person_id, row[0])])
 
     def log_recommendations(self, rows: Iterable[tuple[str, str, int]], shown_at: datetime | str) -> int:
         """Append what a consultant was shown; refuses anyone not enrolled in the treatment arm."""
