@@ -247,9 +247,4 @@ def run_demo(
     return summary
 
 
-def read_truth(data: Path) -> dict[str, Any]:
-    """The simulation's truth.json."""
-    return json.loads((data / "truth.json").read_text(encoding="utf-8"))
-
-
-__all__ = ["DEMO_CLAIMANTS", "analyse_trial", "init_and_enrol", "prepare_folder", "read_truth", "run_demo"]
+__all__ = ["DEMO_CLAIMANTS", "analyse_trial", "init_and_enrol", "prepare_folder", "run_demo"]

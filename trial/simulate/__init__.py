@@ -58,7 +58,6 @@ def simulated_secret(seed: int) -> bytes:
 
 
 def _write_secret(path: Path, secret: bytes) -> None:
-    path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(secret + b"\n")
@@ -73,11 +72,8 @@ def _enrol_arms(
     files: list[tuple[Path, date]], secret: bytes, protocol_path: Path, progress: Progress
 ) -> tuple[pd.Series, object]:
     """Enrol the weekly files in order into a throw-away ledger; return CPR -> arm and the protocol."""
-    try:
-        from trial.enrol import enrol_file
-        from trial.ledger import Ledger
-    except ImportError as exc:  # the enrolment is another issue's work; say so rather than fail obscurely
-        raise TrialError(f"trial simulate needs the enrolment library (trial.enrol / trial.ledger): {exc}") from None
+    from trial.enrol import enrol_file
+    from trial.ledger import Ledger
     from trial.protocol import load_protocol
 
     protocol = load_protocol(protocol_path)
@@ -91,13 +87,9 @@ def _enrol_arms(
                 rosters.append(result.roster)
         finally:
             ledger.close()
-    roster = pd.concat(rosters, ignore_index=True)
-    # Whatever form the roster uses, map it back to the files' DDMMYY-SSSS.
-    digits = roster["cpr"].astype(str).str.replace("-", "", regex=False)
-    cpr = digits.str.slice(0, 6) + "-" + digits.str.slice(6, 10)
-    roster = roster.assign(cpr=cpr).drop_duplicates("cpr")
-    cpr = roster["cpr"]
-    return pd.Series(roster["arm"].to_numpy(), index=cpr.to_numpy()), protocol
+    # The roster writes CPR numbers as DDMMYY-SSSS, as the simulated files do.
+    roster = pd.concat(rosters, ignore_index=True).drop_duplicates("cpr")
+    return pd.Series(roster["arm"].to_numpy(), index=roster["cpr"].to_numpy()), protocol
 
 
 def simulate(
@@ -165,14 +157,9 @@ def simulate(
     notes: list[str] = []
     n_postings = postings if postings is not None else 3 * claimants
     report("jobs")
-    try:
+    if job_market:
         from trial.simulate.jobs import simulate_jobs
-    except ImportError:
-        simulate_jobs = None
-        notes.append("cvs.csv, postings.csv and hires.csv skipped: trial/simulate/jobs.py is not there yet")
-    if not job_market:
-        simulate_jobs = None
-    if simulate_jobs is not None:
+
         with_cv = people[people["has_cv"]][PERSON_COLUMNS].reset_index(drop=True)
         jobs = simulate_jobs(
             jobs_rng,
