@@ -49,6 +49,8 @@ BAD: dict[str, tuple[bytes | str, str]] = {
                              "row 3, column 'registered_on': registered after the enrolment date"),
     "conflicting_duplicate.csv": (lines(GOOD1, GOOD2, "010190-1235,2026-02-20,LVU,kontanthjaelp,ja,humaniora,2200"),
                                   "row 4, column 'benefit': the same CPR number as row 2"),
+    "conflict_after_identical.csv": (lines(GOOD2, GOOD1, GOOD2, "010190-1235,2026-02-20,LVU,dagpenge,ja,teknisk,2200",
+                                           GOOD1), "row 5, column 'education_field': the same CPR number as row 3"),
     "formula_equals.csv": (lines(GOOD1, '020291-1244,2026-02-25,LVU,dagpenge,ja,"=HYPERLINK(""x"")",2300'),
                            "row 3, column 'education_field': cell looks like a spreadsheet formula"),
     "formula_plus.csv": (lines("010190-1235,2026-02-20,LVU,+cmd|' /C calc'!A0,ja,humaniora,2200"),

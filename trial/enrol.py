@@ -109,19 +109,19 @@ def _drop_duplicates(typed: pd.DataFrame) -> pd.DataFrame:
         typed.attrs["duplicate_rows"] = 0
         return typed
     content = [c for c in typed.columns if c != ROW]
-    group = typed[repeated]
-    first = group.drop_duplicates("cpr").set_index("cpr")
-    for row_index, row in group[group["cpr"].duplicated()].iterrows():
-        original = first.loc[row["cpr"]]
-        for column in content:
-            if column == "cpr":
-                continue
-            a, b = original[column], row[column]
-            if not (a == b or (pd.isna(a) and pd.isna(b))):
-                raise InputError(
-                    f"the same CPR number as row {int(original[ROW])} with a different value",
-                    file=typed.attrs["file"], row=int(typed.loc[row_index, ROW]), column=column,
-                )
+    # Identical rows collapse (drop_duplicates treats missing values as equal); a CPR number left twice conflicts.
+    # The first such row in file order is the first that differs from its number's first row.
+    distinct = typed.drop_duplicates(content)
+    conflicting = distinct["cpr"].duplicated().to_numpy()
+    if conflicting.any():
+        row = distinct.iloc[int(np.flatnonzero(conflicting)[0])]
+        original = typed[typed["cpr"] == row["cpr"]].iloc[0]
+        same = [original[c] == row[c] or (pd.isna(original[c]) and pd.isna(row[c])) for c in content]
+        column = next(c for c, equal in zip(content, same, strict=True) if not equal)
+        raise InputError(
+            f"the same CPR number as row {int(original[ROW])} with a different value",
+            file=typed.attrs["file"], row=int(row[ROW]), column=column,
+        )
     deduped = typed.drop_duplicates("cpr").copy()
     deduped.attrs.update(typed.attrs)
     deduped.attrs["duplicate_rows"] = len(typed) - len(deduped)
