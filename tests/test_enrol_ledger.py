@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import sqlite3
@@ -148,6 +149,8 @@ def test_secret_rules(ledger: Path, tmp_path: Path) -> None:
 def test_withdraw_export_and_status(ledger: Path, tmp_path: Path) -> None:
     file = write_claimants(tmp_path / "c.csv", claimant_rows(120, seed=10, as_of=AS_OF))
     assert enrol(ledger, file).exit_code == 0
+    with Ledger.open(ledger) as led:  # the screening record names the very bytes that were read
+        assert led.screening()["file_sha256"].tolist() == [hashlib.sha256(file.read_bytes()).hexdigest()]
     out = tmp_path / "alloc.csv"
     assert run("export", "--db", ledger, "--out", out).exit_code == 0
     exported = list(csv.DictReader(out.open()))

@@ -7,7 +7,6 @@ ledger as it was.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -99,6 +98,7 @@ def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.Data
     typed["age"] = age_in_years(typed["birth_date"], when)
     typed["age_band"] = age_band(typed["age"], protocol.randomisation.age_band_cuts)
     typed.attrs["file"] = file
+    typed.attrs["sha256"] = frame.attrs["sha256"]
     return _drop_duplicates(typed)
 
 
@@ -155,7 +155,6 @@ def enrol_file(
             f"one frozen in the ledger ({active.fingerprint[:12]}…); record it first with: trial amend"
         )
     claimants = read_claimants(path, active, as_of)
-    file_hash = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     claimants["person_id"] = pseudonymise_many(claimants["cpr"], secret)
     when = pd.Timestamp(as_of)
     randomiser = BlockRandomiser.for_protocol(active, secret)
@@ -186,7 +185,7 @@ def enrol_file(
         enrolled = {arm: arms.count(arm) for arm in active.arm_names}
         summary = {
             "file": Path(path).name,
-            "file_sha256": file_hash,
+            "file_sha256": claimants.attrs["sha256"],
             "read": len(claimants) + claimants.attrs["duplicate_rows"],
             "duplicate_rows": claimants.attrs["duplicate_rows"],
             "already_enrolled": int(already.sum()),

@@ -7,6 +7,7 @@ the column, so an analyst can open the file and find it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -53,6 +54,8 @@ def read_table(
         raise InputError("old Excel .xls files are not supported; save the sheet as .xlsx or CSV", file=path)
     else:
         table, attrs = _read_csv(path)
+    if "sha256" not in attrs:
+        attrs["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return _select(table, attrs, path, required, optional, one_of, keep_extra)
 
 
@@ -78,6 +81,7 @@ def _read_csv(path: Path) -> tuple[Any, dict[str, str]]:
     import pyarrow.csv as pacsv
 
     raw = path.read_bytes()
+    sha256 = hashlib.sha256(raw).hexdigest()  # of the bytes read, as the ledger records them
     if not raw.strip():
         raise InputError("file is empty", file=path)
     nul = raw.find(b"\x00")
@@ -120,15 +124,16 @@ def _read_csv(path: Path) -> tuple[Any, dict[str, str]]:
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError):
         row, width = _find_ragged_row(raw, delimiter, len(names))
         if row is not None:
             raise InputError(
                 f"has {width} fields but the header has {len(names)} (ragged row)", file=path, row=row
             ) from None
-        raise InputError(f"cannot be read as CSV: {str(exc).splitlines()[0]}", file=path) from None
+        # Arrow's message quotes the offending row, which may hold a CPR number: it is never passed on.
+        raise InputError("cannot be read as CSV (check the delimiter, quotes and line breaks)", file=path) from None
     frame = table.rename_columns(names)
-    return frame, {"decimal": "," if delimiter == ";" else ".", "encoding": encoding}
+    return frame, {"decimal": "," if delimiter == ";" else ".", "encoding": encoding, "sha256": sha256}
 
 
 def _find_ragged_row(raw: bytes, delimiter: str, width: int) -> tuple[int | None, int]:
