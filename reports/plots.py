@@ -28,6 +28,7 @@ class Curve:
     value: np.ndarray
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
+    stop: float | None = None  # drawn up to this time only (where enough people are still at risk)
 
 
 @dataclass
@@ -103,8 +104,9 @@ def _svg(fig, name: str) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-def _draw_curves(ax, curves: Sequence[Curve], stop: float | None) -> None:  # type: ignore[no-untyped-def]
+def _draw_curves(ax, curves: Sequence[Curve]) -> None:  # type: ignore[no-untyped-def]
     for curve in curves:
+        stop = curve.stop
         time, value = np.asarray(curve.time, dtype=float), np.asarray(curve.value, dtype=float)
         arrays = [value]
         if curve.lower is not None and curve.upper is not None:
@@ -128,13 +130,11 @@ def km_svg(
     xlabel: str,
     ylabel: str,
     tick_step: int = 28,
-    stops: Sequence[float | None] | None = None,
 ) -> str:
-    """Kaplan-Meier curves with 95% bands, ticks every `tick_step` days; each curve ends at its `stops` entry."""
+    """Kaplan-Meier curves with 95% bands, ticks every `tick_step` days; each curve ends at its `stop`."""
     fig, axes = _figure(7.0, 3.8)
     ax = axes[0][0]
-    for i, curve in enumerate(curves):
-        _draw_curves(ax, [curve], stops[i] if stops else None)
+    _draw_curves(ax, curves)
     ax.set_xlim(0, horizon)
     ax.set_ylim(0, 1.02)
     ax.set_xticks(np.arange(0, horizon + 1, tick_step))
@@ -152,14 +152,12 @@ def cif_svg(
     xlabel: str,
     ylabel: str,
     tick_step: int = 28,
-    stops: Sequence[float | None] | None = None,
 ) -> str:
     """Cumulative incidence of each exit as small multiples with a shared y axis, one line per arm."""
     fig, axes = _figure(7.0, 3.0, 1, max(1, len(panels)), sharey=True)
     top = max((float(np.nanmax(c.value)) for p in panels for c in p.curves if len(c.value)), default=0.0)
     for ax, panel in zip(axes[0], panels, strict=True):
-        for i, curve in enumerate(panel.curves):
-            _draw_curves(ax, [curve], stops[i] if stops else None)
+        _draw_curves(ax, panel.curves)
         ax.set_title(panel.title, fontsize=10)
         ax.set_xlim(0, horizon)
         ax.set_xticks(np.arange(0, horizon + 1, tick_step * 2))

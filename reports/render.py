@@ -364,7 +364,7 @@ class _Builder:
 
     def km_figure(self) -> str | None:
         curves = []
-        for arm, info in zip(self.order, self.arms(), strict=True):
+        for arm, info, stop in zip(self.order, self.arms(), self.stops(), strict=True):
             km = _get(self.result, f"curves.km.{arm}")
             if not km or not len(km.get("time", [])):
                 return None
@@ -376,14 +376,11 @@ class _Builder:
                     value=np.asarray(km["survival"], dtype=float),
                     lower=np.asarray(km["lower"], dtype=float) if km.get("lower") is not None else None,
                     upper=np.asarray(km["upper"], dtype=float) if km.get("upper") is not None else None,
+                    stop=stop,
                 )
             )
         return plots.km_svg(
-            curves,
-            horizon=self.horizon,
-            xlabel=self.text.axis_days,
-            ylabel=self.text.axis_still_unemployed,
-            stops=self.stops(),
+            curves, horizon=self.horizon, xlabel=self.text.axis_days, ylabel=self.text.axis_still_unemployed
         )
 
     def cif_figure(self) -> str | None:
@@ -396,9 +393,10 @@ class _Builder:
             return None
         names = self.text.exit_names
         panels = []
+        stops = self.stops()
         for exit_name in exits:
             panel = plots.Panel(title=str(names.get(exit_name, exit_name)) if hasattr(names, "get") else exit_name)
-            for arm, info in zip(self.order, self.arms(), strict=True):
+            for arm, info, stop in zip(self.order, self.arms(), stops, strict=True):
                 curve = _get(node, f"{arm}.{exit_name}")
                 if not curve:
                     continue
@@ -409,15 +407,12 @@ class _Builder:
                         colour=info["colour"],
                         time=np.asarray(curve["time"], dtype=float),
                         value=np.asarray(value, dtype=float),
+                        stop=stop,
                     )
                 )
             panels.append(panel)
         return plots.cif_svg(
-            panels,
-            horizon=self.horizon,
-            xlabel=self.text.axis_days,
-            ylabel=self.text.axis_cumulative_incidence,
-            stops=self.stops(),
+            panels, horizon=self.horizon, xlabel=self.text.axis_days, ylabel=self.text.axis_cumulative_incidence
         )
 
     # -- subgroups ----------------------------------------------------------------------------------------------
