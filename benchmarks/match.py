@@ -25,28 +25,19 @@ from matcher.features import day_numbers
 from matcher.postings import active_on, dedupe
 from matcher.serve import Scorer
 from matcher.train import train
-from trial.simulate.jobs import FIELDS, simulate_jobs
+from tests.factory import job_cohort
+from trial.simulate.jobs import simulate_jobs
 
 SERVE_ON = date(2025, 6, 2)
 BATCH = 256  # citizens per batch, as Scorer.recommend_for does by default
 
 
 def cohort(rng: np.random.Generator, n: int, prefix: str, first: date, days: int) -> pd.DataFrame:
-    """A cohort as the simulator's orchestration passes it (CPR-like ids suffice here: nothing is pseudonymised)."""
+    """A cohort living in Greater Copenhagen (CPR-like ids suffice here: nothing is pseudonymised)."""
     codes = pd.read_csv(Path(__file__).resolve().parents[1] / "matcher" / "data" / "dk_postcodes.csv",
                         dtype={"postcode": str})["postcode"]
     near = codes[(codes >= "1000") & (codes < "3700")].to_numpy()
-    registered = [first + pd.Timedelta(days=int(d)) for d in rng.integers(0, days, n)]
-    return pd.DataFrame({
-        "cpr": [f"{prefix}{i:08d}" for i in range(n)],
-        "sex": rng.choice(["K", "M"], n),
-        "birth_date": [r - pd.Timedelta(days=int(d)) for r, d in zip(registered, rng.integers(9000, 15000, n),
-                                                                      strict=True)],
-        "education_level": "LVU",
-        "education_field": rng.choice(FIELDS, n),
-        "postcode": rng.choice(near, n),
-        "registered_on": registered,
-    })
+    return job_cohort(rng, [f"{prefix}{i:08d}" for i in range(n)], first, days, near)
 
 
 def as_frames(cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame | None = None) -> tuple:

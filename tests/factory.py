@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 FIELDS = ["humaniora", "samfundsvidenskab", "naturvidenskab", "teknisk", "sundhed", "erhvervsøkonomi"]
 HEADER = ["cpr", "registered_on", "education_level", "benefit", "has_cv", "education_field", "postcode"]
@@ -55,3 +57,29 @@ def write_claimants(path: Path, rows: list[dict[str, str]], *, delimiter: str = 
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def job_cohort(
+    rng: np.random.Generator,
+    ids: list[str],
+    first: date,
+    days: int,
+    postcodes: Sequence[str],
+    age_days: tuple[int, int] = (9000, 15000),
+) -> pd.DataFrame:
+    """Newly unemployed graduates as the simulator passes them to the job market (ids stand in for CPR numbers)."""
+    n = len(ids)
+    registered = [first + pd.Timedelta(days=int(d)) for d in rng.integers(0, days, n)]
+    sex = rng.choice(["K", "M"], n)
+    born = [r - pd.Timedelta(days=int(d)) for r, d in zip(registered, rng.integers(*age_days, n), strict=True)]
+    return pd.DataFrame(
+        {
+            "cpr": ids,
+            "sex": sex,
+            "birth_date": born,
+            "education_level": "LVU",
+            "education_field": rng.choice(FIELDS, n),
+            "postcode": rng.choice(list(postcodes), n),
+            "registered_on": registered,
+        }
+    )

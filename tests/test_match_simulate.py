@@ -8,28 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.factory import job_cohort
 from trial.simulate.jobs import FIELDS, OCCUPATIONS, simulate_jobs
 
-
-def _cohort(rng: np.random.Generator, n: int, prefix: int, first: date, days: int) -> pd.DataFrame:
-    registered = [first + pd.Timedelta(days=int(d)) for d in rng.integers(0, days, n)]
-    return pd.DataFrame({
-        "cpr": [f"{prefix:02d}0190{i:04d}" for i in range(n)],
-        "sex": rng.choice(["K", "M"], n),
-        "birth_date": [r - pd.Timedelta(days=int(d)) for r, d in zip(registered, rng.integers(9000, 14000, n),
-                                                                      strict=True)],
-        "education_level": "LVU",
-        "education_field": rng.choice(FIELDS, n),
-        "postcode": rng.choice(["1000", "2100", "2300", "2800", "4000", "8000"], n),
-        "registered_on": registered,
-    })
+POSTCODES = ["1000", "2100", "2300", "2800", "4000", "8000"]
 
 
 @pytest.fixture(scope="module")
 def market() -> tuple[pd.DataFrame, pd.DataFrame, object]:
     rng = np.random.default_rng(0)
-    people = _cohort(rng, 200, 1, date(2025, 1, 1), 60)
-    history = _cohort(rng, 1200, 2, date(2024, 1, 1), 300)
+    people = job_cohort(rng, [f"010190{i:04d}" for i in range(200)], date(2025, 1, 1), 60, POSTCODES, (9000, 14000))
+    history = job_cohort(rng, [f"020190{i:04d}" for i in range(1200)], date(2024, 1, 1), 300, POSTCODES, (9000, 14000))
     data = simulate_jobs(np.random.default_rng(9), people, history, n_postings=5000, start=date(2023, 12, 1),
                          end=date(2025, 3, 1))
     return people, history, data
