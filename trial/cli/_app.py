@@ -5,13 +5,16 @@ Only light imports here: `trial --help` must answer in well under a second.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from trial.errors import TrialError
+from trial.errors import InputError, TrialError
 
 
 class _Group(TyperGroup):
@@ -59,3 +62,16 @@ def as_date(text: str | None, option: str = "--as-of") -> date:
         except ValueError:
             continue
     raise TrialError(f"{option}: '{text}' is not a date (use yyyy-mm-dd or dd-mm-yyyy)")
+
+
+def emit_json(data: dict[str, Any], target: Path | None, show: Callable[[], None]) -> None:
+    """Write the result as JSON when asked ('-' means stdout, and then nothing else is printed), then show it."""
+    if target is not None:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+        if str(target) == "-":
+            typer.echo(text)
+            return
+        if not target.parent.is_dir():
+            raise InputError("the folder for the JSON file does not exist", file=target)
+        target.write_text(text + "\n", encoding="utf-8")
+    show()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from trial.cli import _sources as sources
-from trial.cli._app import app, as_date
+from trial.cli._app import app, as_date, emit_json
 
 
 @app.command("analyse")
@@ -35,14 +33,7 @@ def analyse_command(
     result = evaluation.analyse(
         as_date(as_of), horizon_days=horizon, event_exits=event or None, bootstrap=bootstrap, seed=seed
     )
-    chosen = evaluation.protocol
-    text = json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False)
-    if json_file is not None and str(json_file) == "-":
-        sys.stdout.write(text + "\n")
-        return
-    if json_file is not None:
-        json_file.write_text(text + "\n", encoding="utf-8")
-    _print_summary(result, chosen)
+    emit_json(result, json_file, lambda: _print_summary(result, evaluation.protocol))
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

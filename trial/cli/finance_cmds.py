@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from trial.cli._app import app
+from trial.cli._app import app, emit_json
 
 # Without a control curve from the user: the BC16 seed gives a mean spell of 8.9-11.4 weeks for young academics;
 # an exponential with a mean of about 70 days has a median of 70 × ln 2 ≈ 49 days.
@@ -57,21 +55,6 @@ def _table(title: str, headers: list[tuple[str, str]], da: bool) -> Any:
     for i, (danish, english) in enumerate(headers):
         table.add_column(danish if da else english, justify="right" if i else "left")
     return table
-
-
-def _emit(data: dict[str, Any], target: Path | None, show: Callable[[], None]) -> None:
-    """Write the result as JSON when asked ('-' means stdout, and then nothing else is printed); else show it."""
-    if target is not None:
-        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-        if str(target) == "-":
-            typer.echo(text)
-            return
-        from trial.errors import InputError
-
-        if not target.parent.is_dir():
-            raise InputError("the folder for the JSON file does not exist", file=target)
-        target.write_text(text + "\n", encoding="utf-8")
-    show()
 
 
 def _language(lang: str | None, protocol: Any) -> str:
@@ -128,7 +111,7 @@ def savings_command(
         raise TrialError(f"{protocol}: the protocol has no [finance] target groups or conversations model")
     result = savings(proto, days_saved, ci, share=share, share_ci=share_ci)
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
-    _emit(result, json_file, lambda: _print_savings(result, lang, title))
+    emit_json(result, json_file, lambda: _print_savings(result, lang, title))
 
 
 def _print_savings(r: dict[str, Any], lang: str, title: str) -> None:
@@ -310,7 +293,7 @@ def power_command(
     )
     result["control"]["assumed_default"] = history is None and control_median is None
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
-    _emit(result, json_file, lambda: _print_power(result, lang, title))
+    emit_json(result, json_file, lambda: _print_power(result, lang, title))
 
 
 def _print_power(r: dict[str, Any], lang: str, title: str) -> None:
