@@ -11,10 +11,10 @@ import pandas as pd
 
 from matcher.baseline import AutomatchRanker
 from matcher.candidates import generate
-from matcher.features import FEATURES, day_numbers
+from matcher.features import FEATURES
 from matcher.model import MatchModel
 from matcher.postings import dedupe
-from matcher.train import HIRE_LAG_DAYS, WINDOW_DAYS, link_hires
+from matcher.train import WINDOW_DAYS, hire_queries, link_hires
 from trial.errors import TrialError
 
 TOP = 10
@@ -46,11 +46,7 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
         raise TrialError(f"no hires after {cutoff.date()} to evaluate on (the model was trained until "
                          f"{model.meta.get('trained_until')}); pass --since or newer hires")
     space = model.space
-    post = space.prepare_postings(kept)
-    people = cvs.set_index("person_id").loc[test["person_id"]].reset_index()
-    cit = space.prepare_citizens(people)
-    target = pd.Series(np.arange(len(post)), index=post.frame["posting_id"]).loc[test["posting_id"]].to_numpy()
-    ref = day_numbers(test["hired_on"]) - HIRE_LAG_DAYS
+    post, cit, target, ref = hire_queries(space, cvs, kept, test)
     rankers = {"model": model.ranker, "baseline": AutomatchRanker()}
     ranks = {name: np.zeros(len(test), dtype=np.int64) for name in rankers}
     outside = {name: np.zeros((len(test), TOP), dtype=float) for name in rankers}
@@ -93,7 +89,7 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
         "postings_after_dedupe": len(kept),
         "shown_per_citizen": float(filled.sum(1).mean()),
     }
-    result["groups"] = _by_group(people, test, ranks, outside, shown)
+    result["groups"] = _by_group(cit.frame, test, ranks, outside, shown)
     return result
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.candidates import generate
-from matcher.features import FeatureSpace, day_numbers
+from matcher.features import CitizenSide, FeatureSpace, PostingSide, day_numbers
 from matcher.inputs import frame_hash
 from matcher.model import MatchModel
 from matcher.postings import dedupe
@@ -62,16 +62,23 @@ class TrainingPairs:
     queries_without_hire: int
 
 
+def hire_queries(
+    space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame
+) -> tuple[PostingSide, CitizenSide, np.ndarray, np.ndarray]:
+    """One query per hire: the postings, the hired citizens, the hired posting's index and the day the search began."""
+    post = space.prepare_postings(postings)
+    people = cvs.set_index("person_id").loc[hires["person_id"]].reset_index()
+    cit = space.prepare_citizens(people)
+    target = pd.Series(np.arange(len(post)), index=post.frame["posting_id"]).loc[hires["posting_id"]].to_numpy()
+    return post, cit, target, day_numbers(hires["hired_on"]) - HIRE_LAG_DAYS
+
+
 def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *,
                 k: int, progress: Progress | None = None) -> TrainingPairs:
     """Labels: the hired posting 2, others of the same occupation 1, the rest 0; citizens whose hire was not
     retrieved are left out (their forced-in positive would teach the model to prefer poor retrieval scores).
     """
-    post = space.prepare_postings(postings)
-    people = cvs.set_index("person_id").loc[hires["person_id"]].reset_index()
-    cit = space.prepare_citizens(people)
-    target = pd.Series(np.arange(len(post)), index=post.frame["posting_id"]).loc[hires["posting_id"]].to_numpy()
-    ref = day_numbers(hires["hired_on"]) - HIRE_LAG_DAYS
+    post, cit, target, ref = hire_queries(space, cvs, postings, hires)
     feats, labels, groups, ids = [], [], [], []
     missed = 0
     for batch in generate(space, cit, post, ref, k=k, window_days=WINDOW_DAYS):
@@ -86,7 +93,7 @@ def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, 
             feats.append(batch.features[lo:hi])
             labels.append(label[lo:hi])
             groups.append(hi - lo)
-            ids.append(people["person_id"].iat[batch.rows[local]])
+            ids.append(cit.frame["person_id"].iat[batch.rows[local]])
         if progress:
             progress(f"candidates for {min(batch.rows[-1] + 1, len(cit))}/{len(cit)} citizens")
     if not groups:
