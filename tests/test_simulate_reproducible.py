@@ -36,7 +36,8 @@ def test_same_seed_gives_byte_identical_files(twins: tuple[Path, Path, dict]) ->
 
 def test_another_seed_gives_other_people(twins: tuple[Path, Path, dict], tmp_path: Path) -> None:
     a, _, _ = twins
-    simulate(tmp_path / "c", claimants=1500, postings=0, seed=12)
+    truth = simulate(tmp_path / "c", claimants=1500, postings=0, seed=12, job_market=False)
+    assert truth["postings"] == 0 and not (tmp_path / "c" / "postings.csv").exists()
     assert (a / "secret.key").read_bytes() != (tmp_path / "c" / "secret.key").read_bytes()
     name = sorted((a / "claimants").iterdir())[0].name
     assert (a / "claimants" / name).read_bytes() != (tmp_path / "c" / "claimants" / name).read_bytes()

@@ -202,7 +202,7 @@ def simulate(
         "weekly_files": len(files),
         "first_extract": dates[0].isoformat(),
         "last_extract": dates[-1].isoformat(),
-        "postings": n_postings if simulate_jobs is not None else 0,
+        "postings": n_postings if job_market else 0,
         "history": len(historical),
         "eligible_share_expected": round(mix.eligible_share, 6),
         "secret_file": "secret.key",
