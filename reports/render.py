@@ -653,6 +653,7 @@ class _Builder:
             except ImportError:
                 return None
             data = savings(self.protocol, days["estimate"], days.get("ci"))
+        data = data.model_dump(mode="json") if hasattr(data, "model_dump") else data
         groups = []
         for group in data.get("target_groups", []):
             groups.append(
@@ -787,6 +788,11 @@ def render_html(
     if lang not in ("da", "en"):
         raise TrialError(f"--lang: the report is written in 'da' or 'en', not '{lang}'")
     env, text = _environment(lang, inputs.protocol.report.min_cell)
+    # Transitional: the builder still walks plain data with the arms beside the at-risk times.
+    plain = inputs.result if isinstance(inputs.result, Mapping) else inputs.result.model_dump(mode="json")
+    if "by_arm" in plain.get("at_risk", {}):
+        plain = {**plain, "at_risk": {"times": plain["at_risk"]["times"], **plain["at_risk"]["by_arm"]}}
+    inputs = ReportInputs(**{**inputs.__dict__, "result": plain})
     builder = _Builder(inputs, lang, blind, blind_seed, text)
     context = builder.context()
     context["T"] = text

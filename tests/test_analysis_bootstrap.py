@@ -53,14 +53,14 @@ def test_bootstrap_and_analytic_interval_widths_agree_on_10000_people() -> None:
     protocol = load_protocol(PROTOCOL)
     allocations, spells, as_of = simulated_trial(10_000, seed=11)
     result = analyse(protocol, allocations, spells, as_of, bootstrap=2000, seed=5)
-    days = result["effects"]["days_saved"]
-    analytic = days["ci"][1] - days["ci"][0]
-    boot = days["ci_bootstrap"][1] - days["ci_bootstrap"][0]
+    days = result.effects.days_saved
+    analytic = days.ci[1] - days.ci[0]
+    boot = days.ci_bootstrap[1] - days.ci_bootstrap[0]
     assert boot == pytest.approx(analytic, rel=0.10)
     # The effect is real (hazard ratio 1.15 on a median of 100 days): the interval excludes zero, right direction.
-    assert days["ci"][0] > 0
-    assert result["effects"]["hazard_ratio"]["estimate"] == pytest.approx(1.15, abs=0.06)
-    assert result["counts"]["analysed"]["total"] == 10_000
+    assert days.ci[0] > 0
+    assert result.effects.hazard_ratio.estimate == pytest.approx(1.15, abs=0.06)
+    assert result.counts.analysed["total"] == 10_000
 
 
 def test_bootstrap_matches_resampling_rows() -> None:
@@ -81,11 +81,11 @@ def test_bootstrap_matches_resampling_rows() -> None:
 def test_seed_reproduces_and_changes_the_interval() -> None:
     protocol = load_protocol(PROTOCOL)
     allocations, spells, as_of = simulated_trial(600, seed=4)
-    a = analyse(protocol, allocations, spells, as_of, bootstrap=300, seed=1)["effects"]["days_saved"]
-    b = analyse(protocol, allocations, spells, as_of, bootstrap=300, seed=1)["effects"]["days_saved"]
-    c = analyse(protocol, allocations, spells, as_of, bootstrap=300, seed=2)["effects"]["days_saved"]
-    assert a["ci_bootstrap"] == b["ci_bootstrap"]
-    assert a["ci_bootstrap"] != c["ci_bootstrap"]
+    a = analyse(protocol, allocations, spells, as_of, bootstrap=300, seed=1).effects.days_saved
+    b = analyse(protocol, allocations, spells, as_of, bootstrap=300, seed=1).effects.days_saved
+    c = analyse(protocol, allocations, spells, as_of, bootstrap=300, seed=2).effects.days_saved
+    assert a.ci_bootstrap == b.ci_bootstrap
+    assert a.ci_bootstrap != c.ci_bootstrap
 
 
 def test_rmst_equals_lifelines_area_under_km() -> None:

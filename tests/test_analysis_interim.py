@@ -38,8 +38,8 @@ def _trial(first: str, n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_interim_look_and_boundary(as_of: str, look: int, z: float) -> None:
     allocations, spells = _trial("2026-01-05")
     result = analyse(BC16, allocations, spells, pd.Timestamp(as_of), bootstrap=0)
-    interim = result["interim"]
-    assert (interim["look"], interim["of"]) == (look, 2)
+    interim = result.interim
+    assert (interim.look, interim.of) == (look, 2)
     # Two equally spaced looks, one-sided 0.025 (BC16: two-sided 0.05), O'Brien-Fleming-type spending.
-    assert interim["z_boundary"] == pytest.approx(z, abs=5e-4)
-    assert interim["first_randomised"] == allocations["randomised_on"].min().date().isoformat()
+    assert interim.z_boundary == pytest.approx(z, abs=5e-4)
+    assert interim.first_randomised == allocations["randomised_on"].min().date()

@@ -13,6 +13,7 @@ import pytest
 
 from trial.analysis import analyse
 from trial.protocol import parse_protocol
+from trial.results import AnalysisResult
 
 DATA = Path(__file__).parent / "data"
 ORIGIN = pd.Timestamp("2020-03-02")
@@ -71,51 +72,51 @@ def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def result() -> dict:
+def result() -> AnalysisResult:
     allocations, spells = frames()
     return analyse(parse_protocol(PROTOCOL), allocations, spells, FOLLOW_UP, seed=3)
 
 
-def test_binary_outcome_proportions(result: dict) -> None:
-    binary = result["effects"]["binary"]
-    assert binary["arms"]["booklet"]["yes"] == 86 and binary["arms"]["booklet"]["n"] == 299
-    assert binary["arms"]["workshop"]["yes"] == 207 and binary["arms"]["workshop"]["n"] == 600
-    assert binary["arms"]["booklet"]["proportion"] == pytest.approx(0.2876, abs=5e-5)
-    assert binary["arms"]["workshop"]["proportion"] == pytest.approx(0.3450, abs=5e-5)
-    assert binary["difference"]["estimate"] == pytest.approx(207 / 600 - 86 / 299)
-    low, high = binary["difference"]["ci"]
-    assert low < binary["difference"]["estimate"] < high
-    assert binary["missing"] == 0
+def test_binary_outcome_proportions(result: AnalysisResult) -> None:
+    binary = result.effects.binary
+    assert binary.arms["booklet"].yes == 86 and binary.arms["booklet"].n == 299
+    assert binary.arms["workshop"].yes == 207 and binary.arms["workshop"].n == 600
+    assert binary.arms["booklet"].proportion == pytest.approx(0.2876, abs=5e-5)
+    assert binary.arms["workshop"].proportion == pytest.approx(0.3450, abs=5e-5)
+    assert binary.difference.estimate == pytest.approx(207 / 600 - 86 / 299)
+    low, high = binary.difference.ci
+    assert low < binary.difference.estimate < high
+    assert binary.missing == 0
 
 
-def test_employment_frequency_equals_the_proportions(result: dict) -> None:
+def test_employment_frequency_equals_the_proportions(result: AnalysisResult) -> None:
     """With no censoring before the horizon, Aalen-Johansen is the plain proportion and its variance p(1-p)/n."""
     for arm, (k, n) in {"booklet": (86, 299), "workshop": (207, 600)}.items():
-        summary = result["arms"][arm]
+        summary = result.arms[arm]
         p = k / n
-        assert summary["employment_rate"] == pytest.approx(p, rel=1e-12)
-        assert summary["employment_rate_se"] == pytest.approx(np.sqrt(p * (1 - p) / n), rel=1e-9)
-    difference = result["effects"]["employment_rate_difference"]
+        assert summary.employment_rate == pytest.approx(p, rel=1e-12)
+        assert summary.employment_rate_se == pytest.approx(np.sqrt(p * (1 - p) / n), rel=1e-9)
+    difference = result.effects.employment_rate_difference
     se = np.hypot(np.sqrt(0.345 * 0.655 / 600), np.sqrt((86 / 299) * (1 - 86 / 299) / 299))
-    assert difference["estimate"] == pytest.approx(207 / 600 - 86 / 299)
-    assert difference["se"] == pytest.approx(se, rel=1e-9)
-    ratio = result["effects"]["employment_rate_ratio"]
-    assert ratio["estimate"] == pytest.approx((207 / 600) / (86 / 299))
+    assert difference.estimate == pytest.approx(207 / 600 - 86 / 299)
+    assert difference.se == pytest.approx(se, rel=1e-9)
+    ratio = result.effects.employment_rate_ratio
+    assert ratio.estimate == pytest.approx((207 / 600) / (86 / 299))
 
 
-def test_days_saved_from_the_step_of_employment(result: dict) -> None:
+def test_days_saved_from_the_step_of_employment(result: AnalysisResult) -> None:
     """Everyone employed leaves at day 120, so RMST = 120 p + 182 (1 - p) exactly, per arm."""
     for arm, (k, n) in {"booklet": (86, 299), "workshop": (207, 600)}.items():
         p = k / n
-        assert result["arms"][arm]["rmst_days"] == pytest.approx(120 * p + 182 * (1 - p), rel=1e-12)
+        assert result.arms[arm].rmst_days == pytest.approx(120 * p + 182 * (1 - p), rel=1e-12)
     expected = 62 * (207 / 600 - 86 / 299)
-    assert result["effects"]["days_saved"]["estimate"] == pytest.approx(expected, rel=1e-12)
+    assert result.effects.days_saved.estimate == pytest.approx(expected, rel=1e-12)
 
 
 def test_missing_binary_values_are_counted() -> None:
     allocations, spells = frames()
     spells.loc[:9, "employed"] = ""
     result = analyse(parse_protocol(PROTOCOL), allocations, spells, FOLLOW_UP, bootstrap=0)
-    assert result["data_quality"]["binary_outcome_missing"] == 10
-    binary = result["effects"]["binary"]
-    assert binary["arms"]["booklet"]["n"] + binary["arms"]["workshop"]["n"] == 899 - 10
+    assert result.data_quality["binary_outcome_missing"] == 10
+    binary = result.effects.binary
+    assert binary.arms["booklet"].n + binary.arms["workshop"].n == 899 - 10

@@ -1,9 +1,8 @@
-"""End to end on a real ledger: enrol with the CLI, log recommendations, analyse; the JSON must satisfy its schema."""
+"""End to end on a real ledger: enrol with the CLI, log recommendations, analyse; the JSON is the typed contract."""
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,60 +14,14 @@ from typer.testing import CliRunner
 
 from tests.factory import claimant_rows, write_claimants
 from trial.cli import app
+from trial.errors import InputError
 from trial.ledger import Ledger
+from trial.results import AnalysisResult, analysis_schema
 from trial.secret import pseudonymise
 
 ROOT = Path(__file__).parents[1]
-SCHEMA = json.loads((ROOT / "docs" / "analysis.schema.json").read_text(encoding="utf-8"))
 SECRET = "schema-test-secret-0123456789"
 ENROLLED_ON = date(2020, 1, 15)
-
-
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = SCHEMA["$defs"][schema["$ref"].split("/")[-1]]
-    return schema
-
-
-def violations(value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
-    """The subset of JSON Schema the document uses: $ref, type, required, properties, additionalProperties, items,
-    allOf, oneOf, pattern, minItems, maxItems (jsonschema is not a dependency of the project)."""
-    schema = _resolve(schema)
-    found: list[str] = []
-    kinds = schema.get("type")
-    if kinds is not None:
-        kinds = [kinds] if isinstance(kinds, str) else kinds
-        checks = {
-            "object": lambda v: isinstance(v, dict),
-            "array": lambda v: isinstance(v, list),
-            "string": lambda v: isinstance(v, str),
-            "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "null": lambda v: v is None,
-        }
-        if not any(checks[k](value) for k in kinds):
-            return [f"{where}: {value!r:.60} is not {kinds}"]
-    for part in schema.get("allOf", []):
-        found += violations(value, part, where)
-    if "oneOf" in schema and sum(not violations(value, s, where) for s in schema["oneOf"]) != 1:
-        found.append(f"{where}: matches not exactly one of oneOf")
-    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
-        found.append(f"{where}: {value!r} does not match {schema['pattern']}")
-    if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", 10**9):
-            found.append(f"{where}: wrong length {len(value)}")
-        if "items" in schema:
-            for i, item in enumerate(value):
-                found += violations(item, schema["items"], f"{where}[{i}]")
-    if isinstance(value, dict):
-        found += [f"{where}: missing '{key}'" for key in schema.get("required", []) if key not in value]
-        properties = schema.get("properties", {})
-        for key, item in value.items():
-            if key in properties:
-                found += violations(item, properties[key], f"{where}.{key}")
-            elif isinstance(schema.get("additionalProperties"), dict):
-                found += violations(item, schema["additionalProperties"], f"{where}.{key}")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -111,19 +64,61 @@ def trial_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                               "--as-of", "2020-09-30", "--bootstrap", "200", "--json", str(out)], env=env)  # fmt: skip
     assert run.exit_code == 0, run.output
     return {"result": json.loads(out.read_text(encoding="utf-8")), "allocations": allocations, "shown": len(shown),
-            "rows": len(rows), "output": run.output}  # fmt: skip
+            "rows": len(rows), "output": run.output, "path": out}  # fmt: skip
 
 
-def test_output_satisfies_schema(trial_run: dict[str, Any]) -> None:
-    assert violations(trial_run["result"], SCHEMA) == []
+def test_output_loads_as_the_model(trial_run: dict[str, Any]) -> None:
+    """The file `trial analyse --json` writes is read back by the one validator, unchanged."""
+    loaded = AnalysisResult.load(trial_run["path"])
+    assert loaded.model_dump(mode="json") == trial_run["result"]
+    assert loaded.control.n == trial_run["result"]["arms"]["control"]["n"]
 
 
-def test_validator_catches_a_broken_result(trial_run: dict[str, Any]) -> None:
+def test_committed_schema_is_the_generated_one() -> None:
+    """docs/analysis.schema.json is generated from the model (python -m trial.results); it may not drift."""
+    assert (ROOT / "docs" / "analysis.schema.json").read_text(encoding="utf-8") == analysis_schema()
+
+
+def test_a_file_of_the_first_release_still_loads() -> None:
+    """tests/data/analysis-0.1.0.json was written by release 0.1.0 (`make demo`, seed 1): figures unchanged."""
+    old = AnalysisResult.load(ROOT / "tests" / "data" / "analysis-0.1.0.json")
+    assert old.effects.days_saved.estimate == pytest.approx(9.803505992165839, rel=1e-15)
+    assert old.effects.days_saved.ci_bootstrap[0] is not None
+    # The flat at-risk shape of 0.1.0 ({"times", "control", "treatment"}) is read into by_arm.
+    assert old.at_risk.by_arm["control"][:2] == [826, 506] and old.at_risk.at("control", 30) == 506
+    assert old.treatment.n == 832 and old.interim is not None and old.interim.look == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (lambda d: d["arms"]["control"].update(n="many"),
+         "analysis.json: not the JSON of `trial analyse`: 'arms.control.n': Input should be a valid integer, unable "
+         "to parse string as an integer (got 'many')"),
+        (lambda d: d["effects"]["days_saved"].pop("estimate"),
+         "analysis.json: not the JSON of `trial analyse`: 'effects.days_saved.estimate' is missing"),
+        (lambda d: d["effects"].update(days_safed={}),
+         "analysis.json: not the JSON of `trial analyse`: 'effects.days_safed' is not a field of this file"),
+    ],
+    ids=["wrong type", "missing", "misspelt"],
+)
+def test_a_broken_file_gets_one_line_naming_the_field(
+    trial_run: dict[str, Any], tmp_path: Path, change: Any, line: str
+) -> None:
     broken = json.loads(json.dumps(trial_run["result"]))
-    del broken["effects"]["days_saved"]["ci_bootstrap"]
-    broken["arms"]["control"]["n"] = "many"
-    problems = violations(broken, SCHEMA)
-    assert any("ci_bootstrap" in p for p in problems) and any("arms.control.n" in p for p in problems)
+    change(broken)
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        AnalysisResult.load(path)
+    assert str(caught.value) == str(tmp_path / line)
+
+
+def test_not_json_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "analysis.json"
+    path.write_text("{ not json", encoding="utf-8")
+    with pytest.raises(InputError, match=r"analysis.json: not the JSON of `trial analyse`: invalid JSON"):
+        AnalysisResult.load(path)
 
 
 def test_everyone_is_accounted_for(trial_run: dict[str, Any]) -> None:
@@ -153,5 +148,5 @@ def test_receipt_and_complier_effect(trial_run: dict[str, Any]) -> None:
 
 
 def test_summary_is_printed_without_json(trial_run: dict[str, Any]) -> None:
-    assert "Dage sparet / days saved" in trial_run["output"]
+    assert "Dage sparet:" in trial_run["output"]
     assert "Hazard ratio" in trial_run["output"]

@@ -14,6 +14,7 @@ import pytest
 
 from trial.analysis import analyse
 from trial.protocol import parse_protocol
+from trial.results import AnalysisResult
 
 DATA = Path(__file__).parent / "data"
 AS_OF = pd.Timestamp("2021-12-31")
@@ -45,7 +46,7 @@ bootstrap = 0
 
 
 @pytest.fixture(scope="module")
-def result() -> dict:
+def result() -> AnalysisResult:
     data = pd.read_csv(DATA / "unempdur.csv")
     ids = [f"u{i:04d}" for i in range(len(data))]
     days = pd.to_timedelta(data["spell"] * INTERVAL_DAYS, unit="D")
@@ -65,15 +66,15 @@ def result() -> dict:
     return analyse(parse_protocol(PROTOCOL), allocations, spells, AS_OF)
 
 
-def test_kaplan_meier_medians(result: dict) -> None:
-    assert result["arms"]["no_claim"]["n"] == 1495
-    assert result["arms"]["ui_claim"]["n"] == 1848
-    assert result["arms"]["no_claim"]["median_days"] / INTERVAL_DAYS == pytest.approx(9)
-    assert result["arms"]["ui_claim"]["median_days"] / INTERVAL_DAYS == pytest.approx(20)
+def test_kaplan_meier_medians(result: AnalysisResult) -> None:
+    assert result.arms["no_claim"].n == 1495
+    assert result.arms["ui_claim"].n == 1848
+    assert result.arms["no_claim"].median_days / INTERVAL_DAYS == pytest.approx(9)
+    assert result.arms["ui_claim"].median_days / INTERVAL_DAYS == pytest.approx(20)
 
 
-def test_cox_coefficients(result: dict) -> None:
-    coefficients = result["effects"]["hazard_ratio_adjusted"]["coefficients"]
+def test_cox_coefficients(result: AnalysisResult) -> None:
+    coefficients = result.effects.hazard_ratio_adjusted.coefficients
     expected = {
         "treated": (-1.0348, 0.0646),
         "age": (-0.0118, 0.0033),
@@ -83,22 +84,22 @@ def test_cox_coefficients(result: dict) -> None:
         "tenure": (0.0061, 0.0059),
     }
     for name, (coef, se) in expected.items():
-        assert coefficients[name]["coef"] == pytest.approx(coef, rel=5e-4, abs=5e-5), name
-        assert coefficients[name]["se"] == pytest.approx(se, rel=5e-4, abs=5e-5), name
+        assert coefficients[name].coef == pytest.approx(coef, rel=5e-4, abs=5e-5), name
+        assert coefficients[name].se == pytest.approx(se, rel=5e-4, abs=5e-5), name
 
 
-def test_competing_exits_are_a_separate_state(result: dict) -> None:
+def test_competing_exits_are_a_separate_state(result: AnalysisResult) -> None:
     """Aalen-Johansen incidences of all exits plus the all-cause survival add up to one at every time."""
     from lifelines import KaplanMeierFitter
 
     data = pd.read_csv(DATA / "unempdur.csv")
-    arm = result["arms"]["ui_claim"]
-    curves = result["curves"]["cif"]["ui_claim"]
+    arm = result.arms["ui_claim"]
+    curves = result.curves.cif["ui_claim"]
     mine = data[data["ui"] == "yes"]
     any_exit = (mine[["censor1", "censor2", "censor3"]].sum(axis=1) > 0).to_numpy()
     km = KaplanMeierFitter().fit(mine["spell"] * INTERVAL_DAYS, any_exit)
     for t in (70.0, 140.0, 280.0):
-        total = sum(c["cif"][int(np.searchsorted(c["time"], t, side="right")) - 1] for c in curves.values())
+        total = sum(c.cif[int(np.searchsorted(c.time, t, side="right")) - 1] for c in curves.values())
         assert total + float(km.predict(t)) == pytest.approx(1.0, abs=1e-12)
-    assert arm["competing"] == int((mine["censor2"] + mine["censor3"]).sum())
-    assert arm["employment_rate"] == pytest.approx(curves["fulltime"]["cif"][-1], rel=1e-12)
+    assert arm.competing == int((mine["censor2"] + mine["censor3"]).sum())
+    assert arm.employment_rate == pytest.approx(curves["fulltime"].cif[-1], rel=1e-12)

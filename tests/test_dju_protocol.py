@@ -57,8 +57,7 @@ def test_every_figure_without_a_seed_source_is_labelled_an_assumption() -> None:
 
 
 def test_conversations_model_reproduces_the_seed() -> None:
-    r = savings(load_protocol(DJU_FILE), None)
-    conv = r["conversations"]
+    conv = savings(load_protocol(DJU_FILE), None).model_dump(mode="json")["conversations"]
     assert conv["share_source"] == "hypothesis" and conv["share"] == 0.30
     # Seed: 30% self-reliant ≈ 19.000 dagpenge conversations in the first year.
     assert conv["conversations_avoided"]["estimate"] == pytest.approx(19_000, rel=0.01)
@@ -74,7 +73,8 @@ def test_conversations_model_reproduces_the_seed() -> None:
 
 
 def test_measured_share_with_interval_is_carried_through() -> None:
-    conv = savings(load_protocol(DJU_FILE), None, share=0.12, share_ci=(0.05, 0.19))["conversations"]
+    conv = savings(load_protocol(DJU_FILE), None, share=0.12, share_ci=(0.05, 0.19)).model_dump(mode="json")
+    conv = conv["conversations"]
     per_share = 36_000 * 1.76
     assert conv["conversations_avoided"]["ci"] == pytest.approx([0.05 * per_share, 0.19 * per_share])
     assert conv["share_source"] == "given"
@@ -117,18 +117,17 @@ def test_cli_check_power_and_savings_work_on_the_dju_protocol(tmp_path: Path) ->
 
 
 def test_dju_analysis_json_supplies_the_share(tmp_path: Path) -> None:
+    # A real analysis file (release 0.1.0's demo) carrying the pilot's binary outcome.
+    data = json.loads((ROOT / "tests" / "data" / "analysis-0.1.0.json").read_text(encoding="utf-8"))
+    data["effects"]["days_saved"].update(estimate=1.5, ci=[-0.5, 3.5])
+    data["effects"]["binary"] = {
+        "name": "self_reliant", "column": "self_reliant", "missing": 0,
+        "arms": {"digital": {"n": 100, "yes": 41, "proportion": 0.41, "ci": [0.32, 0.51]},
+                 "usual": {"n": 100, "yes": 20, "proportion": 0.20, "ci": [0.13, 0.29]}},
+        "difference": {"estimate": 0.21, "ci": [0.15, 0.27], "p": 0.001},
+    }  # fmt: skip
     analysis = tmp_path / "analysis.json"
-    analysis.write_text(
-        json.dumps(
-            {
-                "effects": {
-                    "days_saved": {"estimate": 1.5, "ci": [-0.5, 3.5]},
-                    "binary": {"name": "self_reliant", "difference": {"estimate": 0.21, "ci": [0.15, 0.27]}},
-                }
-            }
-        ),
-        encoding="utf-8",
-    )
+    analysis.write_text(json.dumps(data), encoding="utf-8")
     out = tmp_path / "s.json"
     result = runner.invoke(
         app, ["savings", "--protocol", str(DJU_FILE), "--analysis", str(analysis), "--json", str(out)]

@@ -87,7 +87,7 @@ def ledger(tmp_path: Path) -> Path:
 
 def enrol(db: Path, file: Path):
     return runner.invoke(
-        app, ["enrol", str(file), "--db", str(db), "--as-of", AS_OF], env={"TRIAL_SECRET": SECRET}
+        app, ["enrol", str(file), "--db", str(db), "--as-of", AS_OF, "--lang", "en"], env={"TRIAL_SECRET": SECRET}
     )
 
 

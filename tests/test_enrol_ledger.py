@@ -41,7 +41,7 @@ def ledger(tmp_path: Path) -> Path:
 
 
 def enrol(db: Path, file: Path, *extra: str, secret: str | None = SECRET):
-    return run("enrol", file, "--db", db, "--as-of", AS_OF.isoformat(), *extra, secret=secret)
+    return run("enrol", file, "--db", db, "--as-of", AS_OF.isoformat(), "--lang", "en", *extra, secret=secret)
 
 
 def test_enrol_counts_arms_and_is_idempotent(ledger: Path, tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_withdraw_export_and_status(ledger: Path, tmp_path: Path) -> None:
     with Ledger.open(ledger) as led:
         assert led.withdrawals()["person_id"].tolist() == [person]
         assert len(led.allocations()) == len(exported)  # withdrawn people stay in the ITT population
-    status = run("status", "--db", ledger, "--json")
+    status = run("status", "--db", ledger, "--json", "-")
     data = json.loads(status.output)
     assert sum(data["by_arm"].values()) == len(exported)
     by_stratum = data["by_stratum"]

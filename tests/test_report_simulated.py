@@ -76,7 +76,8 @@ def test_consort_counts_come_from_the_ledger(trial: dict) -> None:
 def test_savings_box_uses_the_finance_model(trial: dict) -> None:
     soup = soup_of(trial["html"]["da"])
     days = trial["analysis"]["effects"]["days_saved"]
-    expected = savings(trial["protocol"], days["estimate"], tuple(days["ci"]))["target_groups"][0]["per_year"]
+    expected = savings(trial["protocol"], days["estimate"], tuple(days["ci"])).target_groups[0].per_year
+    expected = expected.model_dump(mode="json")
     assert figure(soup, "savings.0", "da") == pytest.approx(expected["estimate"], abs=0.5)
     rows = soup.select("#savings tbody tr")
     assert len(rows) == len(trial["protocol"].finance.target_groups)

@@ -152,7 +152,7 @@ def check_headline_figures(soup: BeautifulSoup, analysis: dict[str, Any], order:
     assert len(rows) == 2
     for row, arm in zip(rows, order, strict=True):
         cells = [td.get_text().strip() for td in row.select("td")]
-        expected = analysis["at_risk"][arm]
+        expected = analysis["at_risk"]["by_arm"][arm]
         assert len(cells) == len(expected)
         for text, value in zip(cells, expected, strict=True):
             assert text == "<5" if 0 < value < 5 else number(text, lang) == value

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from trial.cli import app
 from trial.errors import TrialError
 from trial.protocol import load_protocol
+from trial.results import SavingsResult
 from trial.savings import savings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +21,21 @@ BC16 = load_protocol(BC16_FILE)
 runner = CliRunner(env={"COLUMNS": "200"})
 
 
-def _groups(result: dict) -> dict[str, dict]:
-    return {g["id"]: g for g in result["target_groups"]}
+def _groups(result: SavingsResult | dict) -> dict[str, dict]:
+    data = result if isinstance(result, dict) else result.model_dump(mode="json")
+    return {g["id"]: g for g in data["target_groups"]}
+
+
+def _analysis_with(folder: Path, days_saved: dict | None) -> Path:
+    """A real analysis file (release 0.1.0's demo) whose days saved are replaced, or removed when None."""
+    data = json.loads((ROOT / "tests" / "data" / "analysis-0.1.0.json").read_text(encoding="utf-8"))
+    if days_saved is None:
+        del data["effects"]["days_saved"]
+    else:
+        data["effects"]["days_saved"] = days_saved
+    path = folder / "analysis.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
 
 
 def test_bc16_reproduces_the_seed_to_the_krone() -> None:
@@ -31,7 +45,7 @@ def test_bc16_reproduces_the_seed_to_the_krone() -> None:
     assert g["all_dagpenge_kontanthjaelp"]["per_year"]["estimate"] == 14_560_000
     assert g["all_dagpenge_kontanthjaelp"]["per_day_saved"] == 36_000 * 360 + 5_000 * 320
     # Investment 1.400 + 500 t.kr.; break-even 1.900.000 / 2.484.000 = 0.765 days per spell in a year.
-    assert savings(BC16, 1.0)["investment"] == 1_900_000
+    assert savings(BC16, 1.0).investment == 1_900_000
     assert round(g["lvu_under_30"]["break_even_days"], 3) == 0.765
 
 
@@ -66,7 +80,7 @@ def test_cli_days_saved_with_ci_writes_json(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data == json.loads(json.dumps(savings(BC16, 1.0, (0.2, 1.8))))
+    assert data == savings(BC16, 1.0, (0.2, 1.8)).model_dump(mode="json")
     assert "2.484.000" in result.output and "14.560.000" in result.output and "0,765" in result.output
     assert "nedre grænse 0,20 dage < break-even 0,765 dage" in " ".join(result.output.split())
     english = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--days-saved", "1", "--lang", "en"])
@@ -74,10 +88,7 @@ def test_cli_days_saved_with_ci_writes_json(tmp_path: Path) -> None:
 
 
 def test_cli_reads_the_analysis_json(tmp_path: Path) -> None:
-    analysis = tmp_path / "analysis.json"
-    analysis.write_text(
-        json.dumps({"effects": {"days_saved": {"estimate": 3.2, "ci": [0.4, 6.0], "se": 1.4}}}), encoding="utf-8"
-    )
+    analysis = _analysis_with(tmp_path, {"estimate": 3.2, "ci": [0.4, 6.0], "se": 1.4})
     out = tmp_path / "s.json"
     result = runner.invoke(
         app, ["savings", "--protocol", str(BC16_FILE), "--analysis", str(analysis), "--json", str(out)]
@@ -106,19 +117,17 @@ def test_cli_errors_are_one_line(args: list[str], needle: str, tmp_path: Path) -
 
 
 def test_cli_analysis_without_an_interval_or_estimate(tmp_path: Path) -> None:
-    analysis = tmp_path / "a.json"
-    analysis.write_text(json.dumps({"effects": {"days_saved": {"estimate": 2.0, "ci": [None, None]}}}))
+    analysis = _analysis_with(tmp_path, {"estimate": 2.0, "ci": [None, None]})
     out = tmp_path / "s.json"
     ok = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--analysis", str(analysis), "--json", str(out)])
     assert ok.exit_code == 0, ok.output
     assert _groups(json.loads(out.read_text()))["lvu_under_30"]["per_year"] == {"estimate": 4_968_000, "ci": None}
-    analysis.write_text(json.dumps({"effects": {"days_saved": {"estimate": None, "ci": [None, None]}}}))
+    analysis = _analysis_with(tmp_path, {"estimate": None, "ci": [None, None]})
     bad = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--analysis", str(analysis)])
     assert bad.exit_code == 2 and "no estimate" in bad.output
 
 
 def test_cli_analysis_without_days_saved_is_refused(tmp_path: Path) -> None:
-    analysis = tmp_path / "a.json"
-    analysis.write_text(json.dumps({"effects": {"hazard_ratio": {"estimate": 1.1}}}), encoding="utf-8")
+    analysis = _analysis_with(tmp_path, None)
     result = runner.invoke(app, ["savings", "--protocol", str(BC16_FILE), "--analysis", str(analysis)])
     assert result.exit_code == 2 and "effects.days_saved" in result.output

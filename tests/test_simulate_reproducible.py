@@ -54,7 +54,7 @@ def test_enrolling_the_files_reproduces_the_arms_and_the_effect_is_recovered(
     with Ledger.open(db) as ledger:
         assert ledger.verify_chain().ok
     result = analyse_trial(a, db, date.fromisoformat(last), bootstrap=0)
-    days = result["effects"]["days_saved"]
+    days = result.effects.days_saved.model_dump()
     # A large effect on everyone who met (all of the treatment arm): the estimate must find it, near the truth.
     assert truth["itt_days_saved"] > 20
     assert abs(days["estimate"] - truth["itt_days_saved"]) < 4 * days["se"]

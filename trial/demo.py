@@ -18,6 +18,7 @@ from trial.errors import TrialError
 
 if TYPE_CHECKING:
     from trial.evaluation import Evaluation
+    from trial.results import AnalysisResult, SavingsResult
 
 DEMO_CLAIMANTS = 16_000
 DEMO_POSTINGS = 15_000
@@ -91,7 +92,7 @@ def demo_evaluation(data: Path, db: Path) -> Evaluation:
 
 def analyse_trial(
     data: Path, db: Path, as_of: date, *, bootstrap: int | None = None, seed: int | None = None
-) -> dict[str, Any]:
+) -> AnalysisResult:
     """`trial analyse` on the ledger and the simulated registry spells at the data cut."""
     return demo_evaluation(data, db).analyse(as_of, bootstrap=bootstrap, seed=seed)
 
@@ -150,7 +151,7 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[s
 
 
 def _report_step(
-    out: Path, evaluation: Evaluation, result: dict[str, Any], savings: dict[str, Any], say: Say
+    out: Path, evaluation: Evaluation, result: AnalysisResult, savings: SavingsResult, say: Say
 ) -> Path:
     """Render the six-month HTML report from the analysis and the ledger's counts."""
     from reports.render import ReportInputs, render_html
@@ -161,12 +162,10 @@ def _report_step(
     return path
 
 
-def _days_saved(result: dict[str, Any]) -> tuple[float | None, tuple[float, float] | None]:
-    node = result.get("effects", {}).get("days_saved", {})
-    estimate, ci = node.get("estimate"), node.get("ci")
-    if ci is None or None in ci:
-        return estimate, None
-    return estimate, (float(ci[0]), float(ci[1]))
+def _days_saved(result: AnalysisResult) -> tuple[float | None, tuple[float, float] | None]:
+    effect = result.effects.days_saved
+    low, high = effect.ci
+    return effect.estimate, None if low is None or high is None else (low, high)
 
 
 def run_demo(
@@ -223,7 +222,11 @@ def run_demo(
     progress("analyse")
     evaluation = demo_evaluation(data, db)
     result = evaluation.analyse(as_of, seed=seed)
-    (out / "analysis.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
+    # Savings and the report read the file back, as finance and evaluators do: the file is the contract.
+    from trial.results import AnalysisResult
+
+    result = AnalysisResult.load(out / "analysis.json")
     estimate, ci = _days_saved(result)
     interval = f" (95% CI {ci[0]:.1f} to {ci[1]:.1f})" if ci else ""
     say(f"  days saved / dage sparet: {estimate:.1f}{interval}; truth {six['itt_days_saved']:.1f}; "
@@ -234,10 +237,9 @@ def run_demo(
     from trial.savings import savings as savings_of
 
     savings = savings_of(evaluation.protocol, estimate, ci)
-    (out / "savings.json").write_text(json.dumps(savings, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    for group in savings["target_groups"]:
-        per_year = group["per_year"]["estimate"]
-        say(f"  {group['label_en']}: {per_year:,.0f} {savings['currency']} per year")
+    (out / "savings.json").write_text(savings.to_json() + "\n", encoding="utf-8")
+    for group in savings.target_groups:
+        say(f"  {group.label_en}: {group.per_year.estimate:,.0f} {savings.currency} per year")
     say(f"  written: {out / 'savings.json'}")
 
     say("7/7 trial report")

@@ -43,3 +43,15 @@ class SecretError(TrialError):
 
 class LedgerError(TrialError):
     """The ledger cannot be used as asked (missing, exists already, protocol mismatch)."""
+
+
+class ParameterError(TrialError):
+    """A parameter of a library call is out of range or inconsistent; the CLI names the flag that sets it.
+
+    `parameter` is the Python name (`per_arm`); the message says what was received and what is allowed.
+    """
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        self.message = message
+        super().__init__(f"{parameter}: {message}")

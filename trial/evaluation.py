@@ -18,6 +18,7 @@ from trial.analysis import analyse
 from trial.errors import TrialError
 from trial.outcomes import read_spells
 from trial.protocol import Protocol, load_protocol
+from trial.results import AnalysisResult
 
 
 def sha256_file(path: str | Path) -> str:
@@ -42,7 +43,7 @@ class Evaluation:
     ledger_head: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
 
-    def analyse(self, as_of: Any, **options: Any) -> dict[str, Any]:
+    def analyse(self, as_of: Any, **options: Any) -> AnalysisResult:
         """The intention-to-treat analysis at the data cut `as_of` (options as for `trial.analysis.analyse`)."""
         return analyse(
             self.protocol,

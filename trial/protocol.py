@@ -223,13 +223,6 @@ def parse_protocol(text: str, *, source: str = "<protocol>") -> Protocol:
 
 def load_protocol(path: str | Path) -> Protocol:
     """Read and validate a protocol file."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError("is a directory, not a protocol file", file=path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("protocol file not found", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("protocol file is not UTF-8 text", file=path) from None
-    return parse_protocol(text, source=str(path))
+    from trial.files import read_text
+
+    return parse_protocol(read_text(path, "a protocol file"), source=str(path))

@@ -7,8 +7,10 @@ from typing import Any
 
 import typer
 
+from trial.cli._app import date_option
+
 OUTCOMES = typer.Option(..., "--outcomes", help="Registry spells: person_id or cpr, start, end, exit.")
-AS_OF = typer.Option(..., "--as-of", help="Data cut of the spells (yyyy-mm-dd); open spells end here.")
+AS_OF = date_option("--as-of", help="Data cut of the spells; open spells end here", default=...)
 PROTOCOL = typer.Option(None, "--protocol", help="Protocol TOML (default with --db: the ledger's).")
 DB = typer.Option(None, "--db", help="The trial ledger (SQLite file).")
 ALLOCATIONS = typer.Option(

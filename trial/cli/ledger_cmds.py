@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import json
+from datetime import date
 from pathlib import Path
 
 import typer
 
-from trial.cli._app import app, as_date, protocol_app
+from trial.cli._app import (
+    ALLOW_FUTURE,
+    app,
+    date_option,
+    emit_json,
+    json_option,
+    lang_option,
+    language,
+    not_future,
+    output_path,
+    protocol_app,
+)
 
 DB = typer.Option(..., "--db", help="The trial ledger (SQLite file).")
 SECRET_FILE = typer.Option(
@@ -109,10 +120,12 @@ def amend(
 def enrol(
     file: Path = typer.Argument(..., help="Claimant extract: CSV (comma or semicolon), Parquet or Excel."),
     db: Path = DB,
-    as_of: str = typer.Option(None, "--as-of", help="Enrolment date (yyyy-mm-dd); default today."),
+    as_of: date | None = date_option("--as-of", help="Enrolment date; default today"),
     out: Path = typer.Option(None, "--out", help="Write the analyst's list (cpr, arm) for the consultants here."),
     secret_file: Path = SECRET_FILE,
     protocol: Path = typer.Option(None, "--protocol", help="Refuse unless this protocol is the ledger's active one."),
+    lang: str | None = lang_option(),
+    allow_future: bool = ALLOW_FUTURE,
 ) -> None:
     """Screen a claimant extract, pseudonymise, randomise the eligible and append them to the ledger.
 
@@ -121,6 +134,8 @@ def enrol(
 
     Example: TRIAL_SECRET=... trial enrol claimants-2026-W48.csv --db bc16.db --out treatment-list.csv
     """
+    day = not_future(as_of, "--as-of", allow_future)
+    from reports.terminal import show_enrolment
     from trial.enrol import check_roster_target, enrol_file, write_roster
     from trial.ledger import Ledger
     from trial.protocol import load_protocol
@@ -128,23 +143,33 @@ def enrol(
     from trial.secret import load_secret
 
     key = load_secret(secret_file)
-    day = as_date(as_of)
-    check_roster_target(out)
+    if out is not None:
+        check_roster_target(output_path(out))
     wanted = load_protocol(protocol) if protocol else None
     with Ledger.open(db) as ledger:
+        lang = language(lang, ledger.protocol())
         result = enrol_file(ledger, file, secret=key, as_of=day, protocol=wanted)
-    typer.echo(f"{file}: read {result.read} rows (enrolment date {day.isoformat()})")
-    if result.duplicate_rows:
-        typer.echo(f"  identical duplicate rows ignored: {result.duplicate_rows}")
-    typer.echo(f"  excluded: {sum(result.excluded.values())}")
-    for code, n in result.excluded.items():
-        typer.echo(f"    {reason_label(code)} [{code}]: {n}")
-    typer.echo(f"  already enrolled (arm kept): {result.already_enrolled}")
-    typer.echo(f"  newly enrolled: {result.newly_enrolled} (" + ", ".join(
-        f"{arm} {n}" for arm, n in result.enrolled.items()) + ")")
+    lists = []
     if out is not None:
         write_roster(result.roster, out)
-        typer.echo(f"  analyst's list (cpr, arm) for {len(result.roster)} people written to {out} (mode 0600)")
+        lists.append(
+            f"analyst's list (cpr, arm) for {len(result.roster)} people written to {out} (mode 0600)"
+            if lang == "en"
+            else f"analytikerens liste (cpr, arm) for {len(result.roster)} personer skrevet til {out} (tilstand 0600)"
+        )
+    show_enrolment(
+        {
+            "file": str(file),
+            "as_of": day.isoformat(),
+            "read": result.read,
+            "duplicate_rows": result.duplicate_rows,
+            "excluded": {code: (reason_label(code, lang), n) for code, n in result.excluded.items()},
+            "already_enrolled": result.already_enrolled,
+            "enrolled": result.enrolled,
+            "lists": lists,
+        },
+        lang,
+    )
 
 
 @app.command()
@@ -180,15 +205,14 @@ def verify(
 @app.command()
 def status(
     db: Path = DB,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    json_file: Path | None = json_option(),
+    lang: str | None = lang_option(),
 ) -> None:
     """Enrolment by arm, stratum and ISO week; the largest imbalance within a stratum; baseline balance (SMD).
 
-    Example: trial status --db bc16.db
+    Example: trial status --db bc16.db --json status.json
     """
-    from rich.console import Console
-    from rich.table import Table
-
+    from reports.terminal import show_status
     from trial.ledger import Ledger
     from trial.status import status as summarise
 
@@ -196,43 +220,13 @@ def status(
         protocol = ledger.protocol()
         report = summarise(ledger.allocations(), protocol)
         report["ledger_head"] = ledger.head_hash()
-    if as_json:
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
-        return
-    console = Console()
-    arms = protocol.arm_names
-    console.print(f"[bold]{protocol.id} {protocol.version}[/bold]: {report['enrolled']} enrolled — " + ", ".join(
-        f"{a} {n}" for a, n in report["by_arm"].items()))
-    worst = report["largest_imbalance"]
-    console.print(
-        f"largest imbalance within a stratum: {worst['difference']} ({worst['stratum']}); "
-        f"largest block {report['largest_block']}, so at most {report['largest_block'] // 2} is expected"
-    )
-    for title, key in (("by ISO week", "by_week"), ("by stratum", "by_stratum")):
-        table = Table(title=f"Enrolled {title}")
-        table.add_column(title.split()[-1])
-        for arm in arms:
-            table.add_column(arm, justify="right")
-        for label, counts in report[key].items():
-            table.add_row(label, *(str(counts.get(a, 0)) for a in arms))
-        console.print(table)
-    balance = Table(title=f"Baseline balance (standardised mean difference, {arms[0]} vs {arms[1]})")
-    for column in ("variable", "level", *arms, "SMD"):
-        balance.add_column(column, justify="left" if column in ("variable", "level") else "right")
-    for row in report["balance"]:
-        if row["kind"] == "numeric":
-            cells = [f"{row['arms'][a]['mean']:.1f} ({row['arms'][a]['sd']:.1f})" for a in arms]
-        else:
-            cells = [f"{row['arms'][a]['n']} ({100 * row['arms'][a]['share']:.1f}%)" for a in arms]
-        balance.add_row(row["variable"], row["level"] or "mean (sd)", *cells, f"{row['smd']:+.3f}")
-    console.print(balance)
-    console.print(f"ledger head {report['ledger_head']}")
+    emit_json(report, json_file, lambda: show_status(report, protocol.arm_names, language(lang, protocol)))
 
 
 @app.command()
 def export(
     db: Path = DB,
-    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write (its folder is created)."),
 ) -> None:
     """Export the allocations: person_id, arm, stratum, randomised_on and the baseline covariates.
 
@@ -247,7 +241,7 @@ def export(
     columns = ["person_id", "arm", "stratum", "randomised_on", *dict.fromkeys(covariates)]
     frame = frame[columns].copy()
     frame["randomised_on"] = frame["randomised_on"].dt.strftime("%Y-%m-%d")
-    frame.to_csv(out, index=False)
+    frame.to_csv(output_path(out), index=False)
     typer.echo(f"wrote {len(frame)} allocations to {out}")
 
 
@@ -256,7 +250,7 @@ def withdraw(
     person_id: str = typer.Argument(..., help="The person's pseudonym (person_id), never the CPR number."),
     reason: str = typer.Option(..., "--reason", help="Why the person withdrew."),
     db: Path = DB,
-    on: str = typer.Option(None, "--on", help="Date of withdrawal (yyyy-mm-dd); default today."),
+    on: date | None = date_option("--on", help="Date of withdrawal; default today"),
 ) -> None:
     """Record a withdrawal; the person stays in the intention-to-treat analysis.
 
@@ -265,5 +259,5 @@ def withdraw(
     from trial.ledger import Ledger
 
     with Ledger.open(db) as ledger:
-        ledger.withdraw(person_id, reason, as_date(on, "--on"))
+        ledger.withdraw(person_id, reason, not_future(on, "--on"))
     typer.echo(f"withdrawal of {person_id} recorded; they stay in the intention-to-treat analysis")

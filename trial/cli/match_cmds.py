@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
+from datetime import date
 from pathlib import Path
 
 import typer
 
-from trial.cli._app import as_date, match_app
+from trial.cli._app import ALLOW_FUTURE, date_option, emit_json, json_option, lang_option, match_app, not_future
 
 CVS = typer.Option(..., "--cvs", help="CVs: person_id or cpr, cv_text, desired_titles (;-separated), ...")
 POSTINGS = typer.Option(..., "--postings", help="Postings from one or more portals (CSV, Parquet or Excel).")
@@ -32,7 +32,7 @@ def train(
     postings: Path = POSTINGS,
     hires: Path = HIRES,
     out: Path = typer.Option(..., "--out", help="Folder to write the model to."),
-    until: str = typer.Option(None, "--until", help="Train on hires up to this date only (hold out later ones)."),
+    until: date | None = date_option("--until", help="Train on hires up to this date only (hold out later ones)"),
     candidates: int = CANDIDATES,
     secret_file: Path = SECRET_FILE,
 ) -> None:
@@ -46,7 +46,7 @@ def train(
     cv_frame = read_cvs(cvs, secret_file=secret_file)
     hire_frame = read_hires(hires, secret_file=secret_file)
     posting_frame = read_postings(postings)
-    model = fit(cv_frame, posting_frame, hire_frame, until=as_date(until, "--until") if until else None,
+    model = fit(cv_frame, posting_frame, hire_frame, until=until,
                 k=candidates or 300, progress=_progress)
     model.save(out)
     m = model.meta["metrics"]
@@ -65,9 +65,10 @@ def evaluate(
     cvs: Path = CVS,
     postings: Path = POSTINGS,
     hires: Path = HIRES,
-    json_out: Path = typer.Option(None, "--json", help="Also write all metrics as JSON here."),
-    since: str = typer.Option(None, "--since", help="Evaluate hires after this date (default: the model's last)."),
+    json_out: Path | None = json_option("Also write all metrics as JSON to this file ('-' = standard output)."),
+    since: date | None = date_option("--since", help="Evaluate hires after this date (default: the model's last)"),
     secret_file: Path = SECRET_FILE,
+    lang: str | None = lang_option(),
 ) -> None:
     """Compare the model with Jobnet's automatch on hires held out by time: NDCG@10, Recall@10, MRR, the share of
     alternative suggestions (outside the desired titles) and coverage, overall and by sex and age band.
@@ -77,25 +78,14 @@ def evaluate(
     from matcher.evaluate import evaluate as run
     from matcher.inputs import read_cvs, read_hires, read_postings
     from matcher.model import MatchModel
+    from reports.terminal import show_evaluation
     from trial.cpr import parse_cprs
 
     loaded = MatchModel.load(model)
     cv_frame = read_cvs(cvs, secret_file=secret_file, demographics=parse_cprs)
     result = run(loaded, cv_frame, read_postings(postings), read_hires(hires, secret_file=secret_file),
-                 since=as_date(since, "--since") if since else None, progress=_progress)
-    t = result["test"]
-    typer.echo(f"held-out hires after {t['since']}: {t['hires']} (hire among the candidates: "
-               f"{t['hire_among_candidates']:.0%})")
-    typer.echo(f"{'':10} {'NDCG@10':>8} {'Recall@10':>10} {'MRR':>7} {'alternatives':>13} {'coverage':>9}")
-    for name in ("model", "baseline"):
-        r = result[name]
-        typer.echo(f"{name:10} {r['ndcg_at_10']:8.3f} {r['recall_at_10']:10.3f} {r['mrr']:7.3f} "
-                   f"{r['alternative_share']:13.0%} {r['coverage']:9.1%}")
-    if result["ndcg_ratio"] is not None:
-        typer.echo(f"NDCG@10 model / automatch: {result['ndcg_ratio']:.2f}")
-    if json_out is not None:
-        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        typer.echo(f"metrics written to {json_out}")
+                 since=since, progress=_progress)
+    emit_json(result, json_out, lambda: show_evaluation(result, lang or "en"))
 
 
 @match_app.command("recommend")
@@ -106,8 +96,9 @@ def recommend(
     postings: Path = POSTINGS,
     out: Path = typer.Option(..., "--out", help="Folder for recommendations.csv and one HTML page per citizen."),
     top: int = typer.Option(10, "--top", min=1, max=100, help="Postings per citizen."),
-    on: str = typer.Option(None, "--on", help="Serve postings open on this date (default today)."),
+    as_of: date | None = date_option("--as-of", "--on", help="Serve postings open on this date (default today)"),
     secret_file: Path = SECRET_FILE,
+    allow_future: bool = ALLOW_FUTURE,
 ) -> None:
     """Recommend open postings to the treatment arm, with reasons in Danish, and log what is shown in the ledger.
 
@@ -127,7 +118,8 @@ def recommend(
     cv_frame = read_cvs(cvs, secret_file=secret_file)
     posting_frame = read_postings(postings)
     with Ledger.open(db) as ledger:
-        result = serve(loaded, ledger, cv_frame, posting_frame, on=as_date(on, "--on"), top=top, progress=_progress)
+        day = not_future(as_of, "--as-of", allow_future)
+        result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, progress=_progress)
         write_outputs(result, out, trained_until=str(loaded.meta.get("trained_until", "")))
         logged = log_shown(ledger, result)
     r = result.refused

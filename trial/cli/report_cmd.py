@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 
 import typer
 
 from trial.cli import _sources as sources
-from trial.cli._app import app, as_date
+from trial.cli._app import ALLOW_FUTURE, app, lang_option, not_future, output_path
 
 
 @app.command("report")
 def report_command(
     outcomes: Path = sources.OUTCOMES,
-    as_of: str = sources.AS_OF,
+    as_of: date = sources.AS_OF,
     out: Path = typer.Option(..., "--out", help="The HTML report to write (one self-contained file)."),
     protocol: Path | None = sources.PROTOCOL,
     db: Path | None = sources.DB,
     allocations: Path | None = sources.ALLOCATIONS,
-    lang: str | None = typer.Option(None, "--lang", help="da or en (default: the protocol's report.language)."),
+    lang: str | None = lang_option(),
     blind: bool = typer.Option(False, "--blind", help="Call the arms A and B and reveal nothing about which is which."),
     pdf: Path | None = typer.Option(None, "--pdf", help="Also print the report to this A4 PDF (needs Chromium)."),
     bootstrap: int | None = sources.BOOTSTRAP,
     seed: int | None = sources.SEED,
     secret_file: Path | None = sources.SECRET_FILE,
+    allow_future: bool = ALLOW_FUTURE,
 ) -> None:
     """Render the six-month report: CONSORT flow, baseline, Kaplan-Meier, effects, subgroups, savings, methods.
 
@@ -32,10 +34,8 @@ def report_command(
     """
     from trial.errors import TrialError
 
-    if lang is not None and lang not in ("da", "en"):
-        raise TrialError(f"--lang: use 'da' or 'en', not '{lang}'")
-    if out.is_dir():
-        raise TrialError(f"--out: {out} is a directory; give the name of the HTML file to write")
+    not_future(as_of, "--as-of", allow_future)
+    output_path(out)
     if pdf is not None:
         from reports.render import find_chromium
 
@@ -47,10 +47,9 @@ def report_command(
     started = time.perf_counter()
     # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
     evaluation = sources.load(outcomes, protocol, db, allocations, secret_file, record_paths=False)
-    result = evaluation.analyse(as_date(as_of), bootstrap=bootstrap, seed=seed)
+    result = evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed)
     analysed = time.perf_counter()
     html = render_html(ReportInputs.from_evaluation(evaluation, result), lang=lang, blind=blind)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     rendered = time.perf_counter()
     typer.echo(f"wrote {out} (analysis {analysed - started:.1f} s, rendering {rendered - analysed:.1f} s)")

@@ -1,0 +1,555 @@
+"""The typed contract between the analysis and everything that reads it: frozen, documented result models.
+
+`trial analyse` returns an `AnalysisResult`; `--json` writes it with the model's own serialiser, and savings, the
+report and the demo read a file back with `AnalysisResult.load` — the one place where an analysis file is validated.
+The other things a report shows (screening counts, the baseline table, savings) have their models here too, so that
+`reports/` needs nothing from `trial/` but the protocol, these results and the errors.
+
+Numbers the data cannot support are `None` (JSON null), never NaN. Arms are keyed by the protocol's arm names;
+`meta.arms` says which name is the control and which the treatment, so no reader picks an arm by position.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trial.errors import InputError
+
+Number = float | None
+"""A finite number, or None where the data cannot support one."""
+
+Interval = tuple[float | None, float | None]
+"""A (lower, upper) pair; (None, None) when it cannot be computed."""
+
+NO_INTERVAL: Interval = (None, None)
+
+
+class Result(BaseModel):
+    """Base of every result model: immutable, and strict about unknown fields so a typo in a file is caught."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nan(cls, value: Any) -> Any:
+        return plain(value)
+
+
+def plain(value: Any) -> Any:
+    """Plain Python data: numpy arrays and scalars become lists and numbers, NaN and infinities become None.
+
+    JSON has neither NaN nor infinity; the analysis reports such a figure as missing.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # a numpy array or scalar
+        return plain(value.tolist())
+    return value
+
+
+# --- effects ------------------------------------------------------------------------------------------------------
+
+
+class Effect(Result):
+    """A treatment-vs-control contrast with its interval and two-sided p; None where the data cannot support it."""
+
+    estimate: Number
+    ci: Interval = NO_INTERVAL
+    p: Number = None
+    se: Number = Field(default=None, description="Standard error (on the log scale for a ratio's log_se).")
+
+
+class DaysSaved(Effect):
+    """RMST(control) − RMST(treatment) to the horizon: analytic (survRM2) and bootstrap percentile intervals."""
+
+    ci_bootstrap: Interval = NO_INTERVAL
+    se_bootstrap: Number = None
+
+
+class Coefficient(Result):
+    """One coefficient of a Cox model (log hazard ratio scale)."""
+
+    coef: Number
+    se: Number
+    p: Number
+
+
+class HazardRatio(Effect):
+    """Cox hazard ratio of employment, treatment vs control (Efron ties); `coef` and `se` on the log scale."""
+
+    coef: Number = None
+    n: int = 0
+    events: int = 0
+    coefficients: dict[str, Coefficient] | None = Field(default=None, description="Every term of an adjusted model.")
+    covariates: list[str] | None = Field(default=None, description="The adjusted model's design columns.")
+
+
+class Test(Result):
+    """A test statistic, its degrees of freedom and p."""
+
+    statistic: Number
+    df: int = 1
+    p: Number
+
+
+class Statistic(Result):
+    """A test statistic and its p (one term of a multi-term test)."""
+
+    statistic: Number
+    p: Number
+
+
+class PHTest(Result):
+    """Grambsch-Therneau test on scaled Schoenfeld residuals (KM time transform); `adjusted` for the adjusted model."""
+
+    statistic: Number
+    p: Number
+    transform: str
+    per_covariate: dict[str, Statistic]
+    adjusted: PHTest | None = None
+
+
+class Cace(Effect):
+    """Days saved among compliers = ITT / (receipt share treatment − control), delta-method interval."""
+
+    receipt_difference: Number
+
+
+class BinaryArm(Result):
+    """A binary outcome in one arm: yes out of n, with the Wilson interval."""
+
+    n: int
+    yes: int
+    proportion: Number
+    ci: Interval = NO_INTERVAL
+
+
+class BinaryOutcome(Result):
+    """A protocol's binary outcome: proportion per arm (Wilson) and the difference treatment − control (Newcombe)."""
+
+    name: str
+    column: str
+    arms: dict[str, BinaryArm]
+    missing: int
+    difference: Effect | None = None
+
+
+class Effects(Result):
+    """Every contrast of the analysis plan."""
+
+    days_saved: DaysSaved
+    hazard_ratio: HazardRatio
+    hazard_ratio_adjusted: HazardRatio
+    logrank: Test
+    logrank_stratified: Test | None = Field(description="None when the allocations carry no stratum.")
+    employment_rate_difference: Effect
+    employment_rate_ratio: Effect
+    unemployed_share_difference: Effect
+    ph_test: PHTest
+    binary: BinaryOutcome | None = None
+    cace_days_saved: Cace | None = Field(default=None, description="Only with a recommendation log.")
+
+
+# --- per arm ------------------------------------------------------------------------------------------------------
+
+
+class ArmSummary(Result):
+    """Counts and estimates of one arm: Kaplan-Meier median, RMST, employment by the horizon, unemployed share."""
+
+    n: int
+    events: int
+    competing: int
+    censored: int
+    median_days: Number
+    median_ci: Interval = NO_INTERVAL
+    rmst_days: Number
+    rmst_se: Number
+    rmst_ci: Interval = NO_INTERVAL
+    employment_rate: Number
+    employment_rate_se: Number
+    employment_rate_ci: Interval = NO_INTERVAL
+    unemployed_share: Number
+    unemployed_share_se: Number
+    still_unemployed_at: dict[str, Number] = Field(description="Kaplan-Meier survival at each landmark day.")
+    still_unemployed_ci: dict[str, Interval]
+    max_follow_up_days: Number
+
+
+class Curve(Result):
+    """Cause-specific Kaplan-Meier curve of time to employment with its pointwise log(-log) band; steps from 0."""
+
+    time: list[float]
+    survival: list[Number]
+    lower: list[Number]
+    upper: list[Number]
+
+
+class IncidenceCurve(Result):
+    """Aalen-Johansen cumulative incidence of one exit (every other exit competing); steps from 0."""
+
+    time: list[float]
+    cif: list[Number]
+
+
+class Curves(Result):
+    """Curves keyed by arm name (and exit type for the incidence curves)."""
+
+    km: dict[str, Curve]
+    cif: dict[str, dict[str, IncidenceCurve]]
+
+
+class AtRisk(Result):
+    """Numbers at risk every four weeks to the horizon, as printed under Kaplan-Meier curves."""
+
+    times: list[int]
+    by_arm: dict[str, list[int]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        # Files written before this model keep the arms beside 'times': {"times": [...], "control": [...], ...}.
+        if isinstance(data, dict) and "by_arm" not in data:
+            return {"times": data.get("times", []), "by_arm": {k: v for k, v in data.items() if k != "times"}}
+        return data
+
+    def at(self, arm: str, day: float) -> int | None:
+        """The number at risk in `arm` at the last grid time on or before `day`."""
+        best = None
+        for t, n in zip(self.times, self.by_arm.get(arm, []), strict=False):
+            if t <= day:
+                best = n
+        return best
+
+
+class Subgroup(Result):
+    """The effect within one level of a subgroup variable."""
+
+    variable: str
+    level: str
+    n_by_arm: dict[str, int]
+    hazard_ratio: Effect
+    days_saved: Effect
+
+
+class ReceiptArm(Result):
+    """People of one arm with at least one logged recommendation."""
+
+    n: int
+    received: int
+    share: Number
+
+
+class Counts(Result):
+    """Participants by arm ('total' beside the arm names): allocated, analysed, without an outcome, withdrawn."""
+
+    allocated: dict[str, int]
+    analysed: dict[str, int]
+    without_outcome: dict[str, dict[str, int]] = Field(description="Per arm, people without an outcome by reason.")
+    withdrawn: dict[str, int] | None = Field(default=None, description="None when no ledger was read.")
+
+
+class Boundary(Result):
+    """One look of a group-sequential design: information fraction, efficacy boundary on Z, alpha spent."""
+
+    look: int
+    information_fraction: float
+    z: Number
+    p_one_sided: float
+    alpha_spent: float
+    alpha_increment: float
+
+
+class Interim(Result):
+    """Which planned look a data cut is and the efficacy boundary that applies (Lan-DeMets alpha spending)."""
+
+    spending: str
+    alpha: float
+    sided: int
+    alpha_per_side: float
+    planned_months: list[int]
+    first_randomised: date
+    as_of: date
+    months_since_first_randomised: float
+    look: int
+    of: int
+    final: bool
+    information_fraction: float
+    z_boundary: Number
+    p_boundary_one_sided: Number
+    p_boundary_two_sided: Number
+    alpha_spent: float
+    boundaries: list[Boundary]
+    note_en: str
+    note_da: str
+
+
+# --- provenance ---------------------------------------------------------------------------------------------------
+
+
+class ProtocolRef(Result):
+    """Which protocol a result belongs to."""
+
+    id: str
+    version: str
+    fingerprint: str
+
+
+class ArmRoles(Result):
+    """The protocol's name of each arm role."""
+
+    control: str
+    treatment: str
+
+
+class InputStamp(Result):
+    """One input of an evaluation: its SHA-256, its path (left out of blinded reports), a ledger's head hash."""
+
+    path: str | None = None
+    sha256: str
+    head_hash: str | None = None
+
+
+class BootstrapInfo(Result):
+    """How the bootstrap intervals were drawn."""
+
+    replicates: int
+    seed: int
+    method: str
+
+
+class Meta(Result):
+    """Provenance of an analysis: protocol, inputs, package versions and the settings that shape every figure."""
+
+    protocol: ProtocolRef
+    arms: ArmRoles
+    inputs: dict[str, InputStamp]
+    packages: dict[str, str]
+    as_of: date
+    horizon_days: int
+    index_window_days: int
+    event_exits: list[str]
+    competing_exits: list[str]
+    bootstrap: BootstrapInfo
+    alpha: float
+    confidence_level: float
+    km_interval: str
+
+
+# --- the analysis -------------------------------------------------------------------------------------------------
+
+
+class AnalysisResult(Result):
+    """Every estimate of the intention-to-treat analysis plan: the output of `trial analyse`."""
+
+    arms: dict[str, ArmSummary]
+    curves: Curves
+    at_risk: AtRisk
+    effects: Effects
+    subgroups: list[Subgroup]
+    subgroup_interactions: dict[str, Test] = Field(description="Per variable: are the hazard ratios equal?")
+    receipt: dict[str, ReceiptArm] | None = None
+    data_quality: dict[str, int] = Field(description="Count per reason (spell rows or people), zero when none.")
+    data_quality_rows: dict[str, list[int]] = Field(description="Up to five file rows as examples per reason.")
+    counts: Counts
+    interim: Interim | None = None
+    notes: list[str]
+    meta: Meta
+
+    @property
+    def control(self) -> ArmSummary:
+        """The control arm's summary."""
+        return self.arms[self.meta.arms.control]
+
+    @property
+    def treatment(self) -> ArmSummary:
+        """The treatment arm's summary."""
+        return self.arms[self.meta.arms.treatment]
+
+    def to_json(self) -> str:
+        """The JSON of `trial analyse --json`."""
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AnalysisResult:
+        """Read and validate an analysis file; any problem is one InputError naming the file and the first bad field."""
+        from trial.files import read_text
+
+        return cls.parse(read_text(path, "an analysis file (the JSON of `trial analyse`)"), source=str(path))
+
+    @classmethod
+    def parse(cls, text: str, *, source: str = "<analysis>") -> AnalysisResult:
+        """Validate the JSON text of an analysis (see `load`)."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise InputError(f"not the JSON of `trial analyse`: {first_problem(exc)}", file=source) from None
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first error of a pydantic validation as one line: the dotted field, what is wrong and what was given."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "json_invalid":
+        return f"invalid JSON ({error.get('ctx', {}).get('error', error['msg'])})"
+    if error["type"] == "missing":
+        return f"'{where}' is missing"
+    if error["type"] == "extra_forbidden":
+        return f"'{where}' is not a field of this file"
+    given = error.get("input")
+    shown = f" (got {given!r:.40})" if not isinstance(given, (dict, list)) else ""
+    return f"'{where}': {error['msg']}{shown}" if where else f"{error['msg']}{shown}"
+
+
+# --- what else a report shows -------------------------------------------------------------------------------------
+
+
+class ExclusionReason(Result):
+    """One reason for exclusion at screening, with its label in both languages."""
+
+    code: str
+    label_da: str
+    label_en: str
+    n: int
+
+
+class Screening(Result):
+    """The screening part of the CONSORT flow, from the ledger: people, with data handling counted apart."""
+
+    rows_read: int = Field(description="Rows read over all enrolment runs (data handling, not people).")
+    duplicate_rows: int = Field(description="Identical duplicate rows ignored.")
+    already_enrolled: int = Field(description="Rows of people enrolled in an earlier run (arm kept).")
+    assessed: int = Field(description="People assessed for eligibility.")
+    eligible: int
+    excluded: list[ExclusionReason]
+    enrolled: int
+
+    @property
+    def excluded_total(self) -> int:
+        """Everyone excluded, whatever the reason."""
+        return sum(reason.n for reason in self.excluded)
+
+
+class BaselineArm(Result):
+    """One arm's cell of a baseline row: n and share (a level of a category) or mean and sd (a number)."""
+
+    n: int
+    share: Number = None
+    mean: Number = None
+    sd: Number = None
+
+
+class BaselineRow(Result):
+    """A covariate (numeric) or one level of it (category) by arm, with the standardised mean difference."""
+
+    variable: str
+    level: str | None
+    kind: Literal["numeric", "category"]
+    arms: dict[str, BaselineArm]
+    smd: Number
+
+
+class Estimate(Result):
+    """A figure and its interval (None when no interval was given)."""
+
+    estimate: Number
+    ci: Interval | None = None
+
+
+class CostComponentSavings(Result):
+    """One component of a target group: spells a year × daily cost."""
+
+    label_da: str
+    label_en: str
+    spells_per_year: int
+    daily_cost: float
+    per_day_saved: float
+
+
+class TargetGroupSavings(Result):
+    """Kroner a year for one target group of the protocol, and the break-even days against the investment."""
+
+    id: str
+    label_da: str
+    label_en: str
+    components: list[CostComponentSavings]
+    per_day_saved_gross: float
+    per_day_saved: float
+    per_year: Estimate
+    break_even_days: Number
+    payback_years: Number
+    ci_above_break_even: bool | None
+
+
+class Suppliers(Result):
+    """The suppliers' own savings estimate, before and after the protocol's haircut."""
+
+    low: float
+    high: float
+    low_after_haircut: float
+    high_after_haircut: float
+
+
+class ConversationSavings(Result):
+    """Conversations avoided when citizens manage on their own, their kroner and full-time equivalents."""
+
+    label_da: str
+    label_en: str
+    share: float
+    share_ci: Interval | None
+    share_source: Literal["hypothesis", "given"]
+    eligible_per_year: int
+    conversations_per_citizen: float
+    cost_per_conversation: float
+    hours_per_conversation: float
+    hours_per_fte: float
+    conversations_avoided: Estimate
+    per_year: Estimate
+    fte_freed: Estimate
+    break_even_share: Number
+    payback_years: Number
+    suppliers: Suppliers | None
+
+
+class SavingsResult(Result):
+    """The output of `trial savings`: kroner per year for each target group, and conversations avoided."""
+
+    protocol: ProtocolRef
+    currency: str
+    investment: float
+    investment_note: str
+    haircut: float
+    days_saved: Estimate | None
+    target_groups: list[TargetGroupSavings]
+    conversations: ConversationSavings | None
+
+    def to_json(self) -> str:
+        """The JSON of `trial savings --json`."""
+        return self.model_dump_json(indent=2)
+
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.json"
+
+
+def analysis_schema() -> str:
+    """The JSON Schema of `trial analyse --json`, generated from the model (the text of docs/analysis.schema.json)."""
+    import json
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **AnalysisResult.model_json_schema(mode="serialization"),
+    }
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m trial.results: rewrite docs/analysis.schema.json from the model
+    SCHEMA_PATH.write_text(analysis_schema(), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
