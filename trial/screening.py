@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trial.protocol import Protocol
+from trial.results import ExclusionReason, Screening
 
 # Reason codes and their meaning, for the terminal summary and the CONSORT diagram.
 REASONS: dict[str, tuple[str, str]] = {
@@ -78,3 +79,33 @@ def screen(claimants: pd.DataFrame, protocol: Protocol, as_of: pd.Timestamp) -> 
             ok = values.astype(str).str.lower().isin(options)
         fail(~ok, f"require_{column}")
     return reason
+
+
+def consort_screening(runs: pd.DataFrame) -> Screening | None:
+    """The screening part of the CONSORT flow from the ledger's enrolment runs (`Ledger.screening()`); None if none.
+
+    Today's counts add up every run's rows; rows read, duplicates and people already enrolled are data handling.
+    """
+    if runs is None or not len(runs):
+        return None
+    sums = runs.drop(columns=[c for c in runs.columns if runs[c].dtype == object]).sum()
+    read = int(sums.get("read", 0))
+    duplicates = int(sums.get("duplicate_rows", 0))
+    already = int(sums.get("already_enrolled", 0))
+    codes = sorted(c.removeprefix("excluded_") for c in sums.index if c.startswith("excluded_"))
+    excluded = [
+        ExclusionReason(code=code, label_da=reason_label(code, "da"), label_en=reason_label(code, "en"),
+                        n=int(sums[f"excluded_{code}"]))
+        for code in codes
+    ]
+    assessed = read - duplicates - already
+    enrolled = int(sum(sums[c] for c in sums.index if c.startswith("enrolled_")))
+    return Screening(
+        rows_read=read,
+        duplicate_rows=duplicates,
+        already_enrolled=already,
+        assessed=assessed,
+        eligible=assessed - sum(reason.n for reason in excluded),
+        excluded=excluded,
+        enrolled=enrolled,
+    )
