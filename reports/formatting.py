@@ -43,6 +43,16 @@ class Numbers:
         text = text.replace(",", "\x00").replace(".", self.decimal).replace("\x00", self.thousands)
         return text.replace("-", self.minus)
 
+    def short(self, value: Any, digits: int = 1) -> str:
+        """A number with at most `digits` decimals and no trailing zeros (575, 137,5), like Python's `:g`."""
+        number = finite(value)
+        if number is None:
+            return DASH
+        text = self.number(number, digits)
+        if self.decimal in text:
+            text = text.rstrip("0").rstrip(self.decimal)
+        return text
+
     def count(self, value: Any) -> str:
         """A whole number of people or spells."""
         number = finite(value)

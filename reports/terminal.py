@@ -389,7 +389,67 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
             f"Interim looks at {looks} months ({interim['spending']}, Lan-DeMets): z boundaries {zs}; "
             f"multiply the sizes by {factor}.",
         ))
-    _say(out, r["statement_da"] if lang == "da" else r["statement_en"])
+    _say(out, power_statement(r, lang))
+
+
+def power_statement(r: Mapping[str, Any], lang: str) -> str:
+    """What the expected inflow can and cannot detect, in plain words."""
+    f = Numbers(lang)
+    one = next(t for t in r["one_day"]["tests"] if t["test"] == "rmst")
+    inflow = r["inflow_per_month"]
+    power = f.percent(r["power"], 0, sign=True)
+    flow = f.short(inflow)
+    out = [f.words(
+        f"At påvise én sparet dag (RMST til {r['horizon_days']} dage) med {power} styrke kræver "
+        f"{f.count(one['n_per_arm'])} deltagere pr. arm ({f.count(one['n_total'])} i alt)",
+        f"Detecting one day saved (RMST to {r['horizon_days']} days) with {power} power needs "
+        f"{f.count(one['n_per_arm'])} participants per arm ({f.count(one['n_total'])} in all)",
+    )]
+    if inflow:
+        years = f.number(one["n_total"] / inflow / 12)
+        out[-1] += f.words(f": {years} års tilgang med {flow} egnede om måneden.",
+                           f": {years} years of an inflow of {flow} eligible a month.")
+    else:
+        out[-1] += "."
+    det = r.get("detectable")
+    if det:
+        rm = next(t for t in det["tests"] if t["test"] == "rmst")
+        lr = next(t for t in det["tests"] if t["test"] == "logrank")
+        months = f.short(det["enrolment_months"])
+        how = (
+            f.words(f"{months} måneders optag med {flow} om måneden", f"{months} months of enrolment at {flow} a month")
+            if det["origin"] == "inflow"
+            else f.words("den angivne størrelse", "the given size")
+        )
+        if rm.get("hazard_ratio"):
+            out.append(f.words(
+                f"Med {f.count(det['n_per_arm'])} pr. arm ({how}) kan forsøget påvise {f.number(rm['days_saved'])} "
+                f"sparede dage (hazard ratio {f.number(rm['hazard_ratio'], 2)}); log-rank-testen en hazard ratio på "
+                f"{f.number(lr['hazard_ratio'], 2)}; mindre effekter kan det ikke påvise sikkert.",
+                f"With {f.count(det['n_per_arm'])} per arm ({how}) the trial can detect {f.number(rm['days_saved'])} "
+                f"days saved (hazard ratio {f.number(rm['hazard_ratio'], 2)}); the log-rank test a hazard ratio of "
+                f"{f.number(lr['hazard_ratio'], 2)}; smaller effects it cannot detect reliably.",
+            ))
+    req = r.get("required")
+    if req and inflow and req is not r["one_day"] and req != r["one_day"]:
+        rq = next(t for t in req["tests"] if t["test"] == "rmst")
+        days = f.short(req["days_saved"], 2)
+        follow = f.number(r["follow_up_months"], 0)
+        out.append(f.words(
+            f"{days} sparede dage kræver {f.count(rq['n_per_arm'])} pr. arm: {f.number(rq['enrolment_months'])} "
+            f"måneders optag plus {follow} måneders opfølgning.",
+            f"{days} days saved needs {f.count(rq['n_per_arm'])} per arm: {f.number(rq['enrolment_months'])} "
+            f"months of enrolment plus {follow} months follow-up.",
+        ))
+    b = r.get("binary")
+    if b:
+        out.append(f.words(
+            f"Primært udfald '{b['name']}' {f.percent(b['control'], 0, sign=True)} → "
+            f"{f.percent(b['treatment'], 0, sign=True)}: {f.count(b['n_per_arm'])} pr. arm.",
+            f"Primary outcome '{b['name']}' {f.percent(b['control'], 0, sign=True)} → "
+            f"{f.percent(b['treatment'], 0, sign=True)}: {f.count(b['n_per_arm'])} per arm.",
+        ))
+    return " ".join(out)
 
 
 # --- the matcher's evaluation -------------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ def result() -> AnalysisResult:
 
 
 def test_kaplan_meier_medians(result: AnalysisResult) -> None:
+    """R survival: survfit(Surv(spell, censor1) ~ ui, data = Ecdat::UnempDur) gives medians 9 (ui = no, n 1,495) and
+    20 (ui = yes, n 1,848) two-week intervals."""
     assert result.arms["no_claim"].n == 1495
     assert result.arms["ui_claim"].n == 1848
     assert result.arms["no_claim"].median_days / INTERVAL_DAYS == pytest.approx(9)
@@ -74,6 +76,8 @@ def test_kaplan_meier_medians(result: AnalysisResult) -> None:
 
 
 def test_cox_coefficients(result: AnalysisResult) -> None:
+    """R survival: coxph(Surv(spell, censor1) ~ ui + age + reprate + disrate + logwage + tenure,
+    data = Ecdat::UnempDur, ties = "efron") gives the coefficients and standard errors below (tests/data/README.md)."""
     coefficients = result.effects.hazard_ratio_adjusted.coefficients
     expected = {
         "treated": (-1.0348, 0.0646),

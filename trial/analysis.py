@@ -55,6 +55,7 @@ AT_RISK_STEP_DAYS = 28
 MAX_SUBGROUP_LEVELS = 12
 _PACKAGES = ("jobmatch-trial", "numpy", "pandas", "scipy", "statsmodels", "lifelines")
 Progress = Callable[[str, int, int], None]
+STEPS = ("outcomes", "per-arm estimates", "bootstrap", "hazard ratios", "log-rank", "subgroups", "receipt")
 
 
 def _p_normal(z: float) -> float | None:
@@ -216,7 +217,6 @@ def days_saved(
     setting: Setting,
     replicates: int,
     seed: int,
-    progress: Progress | None = None,
 ) -> DaysSaved:
     """Step: RMST(control) − RMST(treatment) with the survRM2 interval and a bootstrap resampling within arms."""
     control, treated = arms[setting.control], arms[setting.treatment]
@@ -225,12 +225,10 @@ def days_saved(
     )
     rng = np.random.default_rng(seed)
     draws = []
-    for number, arm in enumerate((setting.control, setting.treatment)):
+    for arm in (setting.control, setting.treatment):
         group = frame[frame["arm"] == arm]
         draws.append(bootstrap_rmst(group["time"].to_numpy(), group["event"].to_numpy(), setting.horizon,
                                     replicates, rng))
-        if progress is not None:
-            progress("bootstrap", (number + 1) * replicates, 2 * replicates)
     differences = draws[0] - draws[1]
     if replicates < 2:
         return DaysSaved(**analytic.model_dump())
@@ -506,6 +504,17 @@ def check_allocations(allocations: pd.DataFrame, protocol: Any) -> pd.DataFrame:
 # --- the analysis -------------------------------------------------------------------------------------------------
 
 
+def _stepper(progress: Progress | None) -> Callable[[str], None]:
+    """A callback that reports each named step of the analysis as `progress(name, done, total)`."""
+    done = iter(range(len(STEPS)))
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(f"analyse: {name}", next(done), len(STEPS))
+
+    return step
+
+
 def analyse(
     protocol: Any,
     allocations: pd.DataFrame,
@@ -533,18 +542,25 @@ def analyse(
     replicates = int(protocol.analysis.bootstrap if bootstrap is None else bootstrap)
     seed = DEFAULT_SEED if seed is None else int(seed)
     allocations = check_allocations(allocations, protocol)
+    step = _stepper(progress)
 
+    step("outcomes")
     table = build_outcomes(allocations, spells, rules)
     frame = table.frame
     frame["treated"] = (frame["arm"] == setting.treatment).astype(int)
-
+    step("per-arm estimates")
     arms, curves, notes = arm_estimates(frame, setting, list(protocol.outcomes.landmarks_days))
-    saved = days_saved(frame, arms, setting, replicates, seed, progress)
+    step("bootstrap")
+    saved = days_saved(frame, arms, setting, replicates, seed)
+    step("hazard ratios")
     hazard, adjusted, check, cox_notes = hazard_ratios(frame, list(protocol.analysis.covariates), setting)
+    step("log-rank")
     logrank, logrank_stratified, logrank_notes = logrank_tests(frame)
     employment_difference, employment_ratio, unemployed_difference = rate_effects(arms, setting)
     binary = binary_outcome(frame, allocations, protocol, setting)
+    step("subgroups")
     levels, interactions, subgroup_notes = subgroups(frame, list(protocol.analysis.subgroups), setting)
+    step("receipt")
     received, cace = (None, None) if recommendations is None else receipt(frame, recommendations, setting, saved)
 
     quality = dict(table.data_quality)

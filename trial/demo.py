@@ -27,9 +27,10 @@ DEMO_EFFECT_DAYS = 14.0
 DEMO_UPTAKE = 0.75
 MARKER = ".trial-demo"
 Say = Callable[[str], None]
+Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
-def _quiet(_message: str) -> None:
+def _quiet(_message: str, _done: int | None = None, _total: int | None = None) -> None:
     """A progress callback that shows nothing."""
 
 
@@ -58,7 +59,7 @@ def weekly_files(data: Path, until: date) -> list[tuple[Path, date]]:
 
 
 def init_and_enrol(
-    data: Path, db: Path, as_of: date, protocol_path: Path, progress: Callable[[str], None] = _quiet
+    data: Path, db: Path, as_of: date, protocol_path: Path, progress: Progress = _quiet
 ) -> dict[str, Any]:
     """`trial init` then `trial enrol` of every weekly file up to the data cut, in order; returns the totals."""
     from trial.enrol import enrol_file
@@ -72,7 +73,7 @@ def init_and_enrol(
     totals: dict[str, Any] = {"files": len(files), "read": 0, "excluded": 0, "already_enrolled": 0, "enrolled": {}}
     with Ledger.create(db, protocol, protocol_path.read_text(encoding="utf-8")) as ledger:
         for number, (path, day) in enumerate(files, start=1):
-            progress(f"enrol {path.name} ({number}/{len(files)})")
+            progress(f"enrol {path.name}", number - 1, len(files))
             result = enrol_file(ledger, path, secret=secret, as_of=day, protocol=protocol)
             totals["read"] += result.read
             totals["excluded"] += sum(result.excluded.values())
@@ -97,7 +98,7 @@ def analyse_trial(
     return demo_evaluation(data, db).analyse(as_of, bootstrap=bootstrap, seed=seed)
 
 
-def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[str], None]) -> dict[str, Any]:
+def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Progress) -> dict[str, Any]:
     """`trial match train` on the historical hires, then `trial match recommend` for each month's meetings.
 
     Everyone at a meeting is passed to the matcher; it serves the treatment arm and refuses (and counts) the rest,
@@ -136,7 +137,7 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Callable[[s
             group = meetings[meetings["met_on"].str.startswith(month)]
             # One run a month, on its last meeting day, so nobody is shown postings before their meeting.
             day = date.fromisoformat(group["met_on"].max())
-            progress(f"match recommend {month} ({number}/{len(months)})")
+            progress(f"match recommend {month}", number - 1, len(months))
             people = cvs[cvs["person_id"].isin(group["person_id"])].reset_index(drop=True)
             result = recommend(model, ledger, people, postings, on=day)
             served += result.served
@@ -174,7 +175,7 @@ def run_demo(
     claimants: int = DEMO_CLAIMANTS,
     seed: int = 1,
     say: Say = print,
-    progress: Callable[[str], None] = _quiet,
+    progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Simulate → init → enrol weekly → match → analyse at six months → report → savings, all into `out`."""
     from trial.simulate import default_protocol_path, simulate, six_month_cut
@@ -221,7 +222,7 @@ def run_demo(
     say(f"5/7 trial analyse --as-of {as_of.isoformat()}")
     progress("analyse")
     evaluation = demo_evaluation(data, db)
-    result = evaluation.analyse(as_of, seed=seed)
+    result = evaluation.analyse(as_of, seed=seed, progress=progress)
     (out / "analysis.json").write_text(result.to_json() + "\n", encoding="utf-8")
     # Savings and the report read the file back, as finance and evaluators do: the file is the contract.
     from trial.results import AnalysisResult

@@ -15,7 +15,7 @@ import pandas as pd
 
 from trial.allocations import load_allocations
 from trial.analysis import analyse
-from trial.errors import TrialError
+from trial.errors import ParameterError, TrialError
 from trial.outcomes import read_spells
 from trial.protocol import Protocol, load_protocol
 from trial.results import AnalysisResult
@@ -72,9 +72,10 @@ def load_evaluation(
     the stamp (a blinded report must not reveal them); the SHA-256 of every input is always recorded.
     """
     if (db is None) == (allocations is None):
-        raise TrialError("give either --db or --allocations, not both or neither")
+        got = "both" if db is not None else "neither"
+        raise ParameterError("db", f"give a ledger (db) or an allocation file (allocations), one of the two; got {got}")
     if protocol is None and db is None:
-        raise TrialError("--protocol is needed with --allocations")
+        raise ParameterError("protocol", "an allocation file needs its protocol file")
 
     def stamp(path: str | Path, **more: Any) -> dict[str, Any]:
         return ({"path": str(path)} if record_paths else {}) | {"sha256": sha256_file(path)} | more

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import multivariate_normal, norm
 
-from trial.errors import TrialError
+from trial.errors import ParameterError
 from trial.protocol import Protocol
 
 Spending = Literal["obrien-fleming", "pocock"]
@@ -47,7 +47,7 @@ def spent_alpha(fraction: float | np.ndarray, alpha: float, spending: Spending) 
     elif spending == "pocock":
         out = alpha * np.log1p((np.e - 1.0) * t)
     else:
-        raise TrialError(f"unknown spending function '{spending}' (use obrien-fleming or pocock)")
+        raise ParameterError("spending", f"'{spending}' is not a spending function; use obrien-fleming or pocock")
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -81,9 +81,9 @@ def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending 
     """
     t = [float(x) for x in fractions]
     if not t or any(b <= a for a, b in itertools.pairwise(t)) or t[0] <= 0 or t[-1] > 1:
-        raise TrialError(f"information fractions must increase within (0, 1]; got {t}")
+        raise ParameterError("fractions", f"information fractions must increase within (0, 1]; got {t}")
     if not 0 < alpha < 0.5:
-        raise TrialError(f"one-sided alpha must lie in (0, 0.5); got {alpha}")
+        raise ParameterError("alpha", f"one-sided alpha must lie in (0, 0.5); got {alpha:g}")
     out: list[Boundary] = []
     previous_spent = 0.0
     zs: list[float] = []

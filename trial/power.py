@@ -18,7 +18,7 @@ from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from trial.errors import InputError, TrialError
+from trial.errors import InputError, ParameterError
 from trial.interim import boundaries, one_sided_alpha, prob_all_below
 from trial.protocol import Protocol
 
@@ -50,9 +50,9 @@ class ControlCurve:
 def parametric_control(median_days: float, horizon_days: int, shape: float = 1.0) -> ControlCurve:
     """Weibull survival (shape 1 = exponential) with the given median time to employment, no competing exits."""
     if not median_days > 0:
-        raise TrialError(f"--control-median must be a positive number of days; got {median_days}")
+        raise ParameterError("control_median", f"must be a positive number of days; got {median_days:g}")
     if not shape > 0:
-        raise TrialError(f"--weibull-shape must be positive; got {shape}")
+        raise ParameterError("weibull_shape", f"must be positive; got {shape:g}")
     grid = np.linspace(0.0, horizon_days, round(horizon_days / _STEP) + 1)
     scale = median_days / math.log(2.0) ** (1.0 / shape)
     survival = np.exp(-((grid / scale) ** shape))
@@ -147,9 +147,10 @@ def hazard_ratio_for_days(curve: ControlCurve, days: float) -> float:
     """The hazard ratio of employment that saves this many days on average within the horizon."""
     most = days_saved(curve, _HR_MAX)
     if not 0 < days < most:
-        raise TrialError(
-            f"days saved must lie between 0 and {most:.1f} (the control arm's {rmst(curve):.1f} days of restricted "
-            f"mean time unemployed cannot shrink further); got {days:g}"
+        raise ParameterError(
+            "days_saved",
+            f"must lie between 0 and {most:.1f} (the control arm's {rmst(curve):.1f} days of restricted mean time "
+            f"unemployed cannot shrink further); got {days:g}",
         )
     return float(brentq(lambda hr: days_saved(curve, hr) - days, 1.0, _HR_MAX, xtol=1e-10))
 
@@ -166,7 +167,7 @@ class Design:
     @classmethod
     def of(cls, protocol: Protocol, power: float = 0.8) -> Design:
         if not 0 < power < 1:
-            raise TrialError(f"--power must lie between 0 and 1; got {power}")
+            raise ParameterError("power", f"must lie between 0 and 1; got {power:g}")
         ratios = {a.role: a.ratio for a in protocol.arms}
         share = ratios["treatment"] / (ratios["treatment"] + ratios["control"])
         return cls(protocol.analysis.alpha, protocol.analysis.sided, power, share)
@@ -389,11 +390,11 @@ def plan(
     `per_arm` participants (or the inflow over `enrolment_months`), a one-day benchmark and interim inflation."""
     design = Design.of(protocol, power)
     if per_arm is not None and per_arm < 2:
-        raise TrialError(f"--per-arm must be at least 2; got {per_arm}")
+        raise ParameterError("per_arm", f"must be at least 2; got {per_arm}")
     if inflow_per_month is not None and not inflow_per_month > 0:
-        raise TrialError(f"--inflow-per-month must be positive; got {inflow_per_month}")
+        raise ParameterError("inflow_per_month", f"must be positive; got {inflow_per_month:g}")
     if not enrolment_months > 0:
-        raise TrialError(f"--enrolment-months must be positive; got {enrolment_months}")
+        raise ParameterError("enrolment_months", f"must be positive; got {enrolment_months:g}")
     horizon_months = protocol.outcomes.horizon_days / DAYS_PER_MONTH
     result: dict[str, Any] = {
         "protocol": {"id": protocol.id, "version": protocol.version, "fingerprint": protocol.fingerprint},
@@ -467,82 +468,4 @@ def plan(
             entry["detectable_treatment"] = detectable_proportion(binary.hypothesis_control, design, n_given)
         result["binary"] = entry
     result["follow_up_months"] = horizon_months
-    result["statement_en"], result["statement_da"] = _statements(result)
     return result
-
-
-def _fmt(x: float, decimals: int = 0) -> str:
-    return f"{x:,.{decimals}f}"
-
-
-def _fmt_da(x: float, decimals: int = 0) -> str:
-    """Danish separators: 46.791 and 52,0."""
-    return _fmt(x, decimals).translate(str.maketrans(",.", ".,"))
-
-
-def _statements(r: dict[str, Any]) -> tuple[str, str]:
-    """What the expected inflow can and cannot detect, in plain English and Danish."""
-    one = next(t for t in r["one_day"]["tests"] if t["test"] == "rmst")
-    inflow = r["inflow_per_month"]
-    en = [
-        f"Detecting one day saved (RMST to {r['horizon_days']} days) with {r['power']:.0%} power needs "
-        f"{_fmt(one['n_per_arm'])} participants per arm ({_fmt(one['n_total'])} in all)"
-    ]
-    da = [
-        f"At påvise én sparet dag (RMST til {r['horizon_days']} dage) med {r['power']:.0%} styrke kræver "
-        f"{_fmt_da(one['n_per_arm'])} deltagere pr. arm ({_fmt_da(one['n_total'])} i alt)"
-    ]
-    if inflow:
-        years = one["n_total"] / inflow / 12
-        en[-1] += f": {years:,.1f} years of an inflow of {inflow:g} eligible a month."
-        da[-1] += f": {_fmt_da(years, 1)} års tilgang med {inflow:g} egnede om måneden."
-    else:
-        en[-1] += "."
-        da[-1] += "."
-    det = r.get("detectable")
-    if det:
-        rm = next(t for t in det["tests"] if t["test"] == "rmst")
-        lr = next(t for t in det["tests"] if t["test"] == "logrank")
-        how_en = (
-            f"{det['enrolment_months']:g} months of enrolment at {inflow:g} a month"
-            if det["origin"] == "inflow"
-            else "the given size"
-        )
-        how_da = (
-            f"{det['enrolment_months']:g} måneders optag med {inflow:g} om måneden"
-            if det["origin"] == "inflow"
-            else "den angivne størrelse"
-        )
-        if rm.get("hazard_ratio"):
-            en.append(
-                f"With {_fmt(det['n_per_arm'])} per arm ({how_en}) the trial can detect "
-                f"{rm['days_saved']:.1f} days saved (hazard ratio {rm['hazard_ratio']:.2f}); the log-rank test "
-                f"a hazard ratio of {lr['hazard_ratio']:.2f}; smaller effects it cannot detect reliably."
-            )
-            da.append(
-                f"Med {_fmt_da(det['n_per_arm'])} pr. arm ({how_da}) kan forsøget påvise "
-                f"{_fmt_da(rm['days_saved'], 1)} sparede dage (hazard ratio {_fmt_da(rm['hazard_ratio'], 2)}); "
-                "log-rank-testen "
-                f"en hazard ratio på {_fmt_da(lr['hazard_ratio'], 2)}; mindre effekter kan det ikke påvise sikkert."
-            )
-    req = r.get("required")
-    if req and inflow and req is not r["one_day"]:
-        rq = next(t for t in req["tests"] if t["test"] == "rmst")
-        en.append(
-            f"{req['days_saved']:g} days saved needs {_fmt(rq['n_per_arm'])} per arm: "
-            f"{rq['enrolment_months']:,.1f} months of enrolment plus {r['follow_up_months']:.0f} months follow-up."
-        )
-        da.append(
-            f"{req['days_saved']:g} sparede dage kræver {_fmt_da(rq['n_per_arm'])} pr. arm: "
-            f"{_fmt_da(rq['enrolment_months'], 1)} måneders optag plus {r['follow_up_months']:.0f} måneders opfølgning."
-        )
-    b = r.get("binary")
-    if b:
-        en.append(
-            f"Primary outcome '{b['name']}' {b['control']:.0%} → {b['treatment']:.0%}: {_fmt(b['n_per_arm'])} per arm."
-        )
-        da.append(
-            f"Primært udfald '{b['name']}' {b['control']:.0%} → {b['treatment']:.0%}: "
-            f"{_fmt_da(b['n_per_arm'])} pr. arm."
-        )
-    return " ".join(en), " ".join(da)

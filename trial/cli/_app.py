@@ -60,7 +60,7 @@ class _Group(TyperGroup):
             exc.show()  # the help text of a group called without a command
             sys.exit(exc.exit_code)
         except typer._click.exceptions.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else "trial"
+            where = self._command_path(list(sys.argv[1:] if args is None else args))
             typer.echo(f"error: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
             sys.exit(exc.exit_code)
         except typer._click.exceptions.ClickException as exc:
@@ -70,6 +70,17 @@ class _Group(TyperGroup):
             typer.echo("aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def _command_path(self, args: list[str]) -> str:
+        """`trial match train` from the words of a command line, for the hint after a usage error."""
+        path, group = ["trial"], self
+        for word in args:
+            found = getattr(group, "commands", {}).get(word)
+            if found is None:
+                break
+            path.append(word)
+            group = found
+        return " ".join(path)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:

@@ -33,6 +33,12 @@ def load(
     record_paths: bool = True,
 ) -> Any:
     """The `Evaluation` these options name (imports the analysis stack only when a command runs)."""
+    from trial.errors import TrialError
+
+    if (db is None) == (allocations is None):
+        raise TrialError("give either --db or --allocations, not both or neither")
+    if protocol is None and db is None:
+        raise TrialError("--protocol is needed with --allocations")
     from trial.evaluation import load_evaluation
     from trial.secret import load_secret
 

@@ -9,6 +9,7 @@ import typer
 
 from trial.cli import _sources as sources
 from trial.cli._app import ALLOW_FUTURE, app, emit_json, json_option, lang_option, language, not_future
+from trial.cli._progress import progress_bar
 
 
 @app.command("analyse")
@@ -35,9 +36,10 @@ def analyse_command(
     from reports.terminal import show_analysis
 
     evaluation = sources.load(outcomes, protocol, db, allocations, secret_file)
-    result = evaluation.analyse(
-        as_of, horizon_days=horizon, event_exits=event or None, bootstrap=bootstrap, seed=seed
-    )
+    with progress_bar() as step:
+        result = evaluation.analyse(
+            as_of, horizon_days=horizon, event_exits=event or None, bootstrap=bootstrap, seed=seed, progress=step
+        )
     proto = evaluation.protocol
     lang = language(lang, proto)
     labels = {a.name: (a.label_da if lang == "da" else a.label_en) or a.name for a in proto.arms}

@@ -10,6 +10,7 @@ import typer
 
 from trial.cli import _sources as sources
 from trial.cli._app import ALLOW_FUTURE, app, lang_option, not_future, output_path
+from trial.cli._progress import progress_bar
 
 
 @app.command("report")
@@ -47,7 +48,8 @@ def report_command(
     started = time.perf_counter()
     # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
     evaluation = sources.load(outcomes, protocol, db, allocations, secret_file, record_paths=False)
-    result = evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed)
+    with progress_bar() as step:
+        result = evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed, progress=step)
     analysed = time.perf_counter()
     html = render_html(ReportInputs.from_evaluation(evaluation, result), lang=lang, blind=blind)
     out.write_text(html, encoding="utf-8")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from trial.cli._app import app
+from trial.cli._progress import progress_bar
 
 
 @app.command("simulate")
@@ -29,7 +28,7 @@ def simulate_command(
     """
     from trial.simulate import simulate
 
-    with _progress() as step:
+    with progress_bar() as step:
         truth = simulate(
             out, claimants=claimants, postings=postings, effect_days=effect_days, uptake=uptake, seed=seed,
             progress=step,
@@ -66,22 +65,10 @@ def demo_command(
     def say(line: str) -> None:
         typer.echo(line)
 
-    with _progress() as step:
+    with progress_bar() as step:
         result = run_demo(out, claimants=claimants or DEMO_CLAIMANTS, seed=seed, say=say, progress=step)
     typer.echo("")
     if result.get("report"):
         typer.echo(f"Rapporten / the report: {result['report']}")
     else:
         typer.echo(f"Alt er skrevet til / everything is in: {out}")
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str], None]]:
-    """A rich spinner on stderr showing the current step; the yielded callable changes its text."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("…", total=None)
-        yield lambda message: progress.update(task, description=message)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import trial
-from trial.errors import TrialError
+from trial.errors import ParameterError, TrialError
 from trial.simulate.claimants import (
     PERSON_COLUMNS,
     ClaimantMix,
@@ -115,11 +115,11 @@ def simulate(
     Without `job_market` no CVs, postings or hires are written (the spells are the same either way).
     """
     if claimants < 1:
-        raise TrialError("--claimants must be at least 1")
+        raise ParameterError("claimants", f"must be at least 1; got {claimants}")
     if not 0 <= uptake <= 1:
-        raise TrialError("--uptake must be a share between 0 and 1")
+        raise ParameterError("uptake", f"must be a share between 0 and 1; got {uptake:g}")
     if effect_days < 0:
-        raise TrialError("--effect-days must not be negative")
+        raise ParameterError("effect_days", f"must not be negative; got {effect_days:g}")
     report = progress or (lambda _message: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
