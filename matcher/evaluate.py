@@ -11,14 +11,14 @@ import pandas as pd
 
 from matcher.baseline import AutomatchRanker
 from matcher.candidates import generate
-from matcher.features import FEATURES
 from matcher.model import MatchModel
 from matcher.postings import dedupe
+from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN
 from matcher.train import WINDOW_DAYS, hire_queries, link_hires
 from trial.errors import TrialError
 
 TOP = 10
-_OUTSIDE = FEATURES.index("outside_desired")
+_OUTSIDE = FEATURE_COLUMN["outside_desired"]
 
 
 def _summary(rank: np.ndarray, outside: np.ndarray) -> dict[str, float]:
@@ -52,7 +52,7 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
     outside = {name: np.zeros((len(test), TOP), dtype=float) for name in rankers}
     shown = {name: np.zeros((len(test), TOP), dtype=np.int64) - 1 for name in rankers}
     pool_size = np.zeros(len(test), dtype=np.int64)
-    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", 300)),
+    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", DEFAULT_CANDIDATES)),
                           window_days=WINDOW_DAYS, k_baseline=50):
         for name, ranker in rankers.items():
             score = ranker.score(batch.features)

@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 
 from matcher.candidates import generate
-from matcher.features import FEATURES, CitizenSide, PostingSide, day_numbers
+from matcher.features import CitizenSide, PostingSide, day_numbers
 from matcher.model import MatchModel
 from matcher.postings import active_on, dedupe
 from matcher.reasons import ReasonContext, explain
+from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN, FEATURES
 from trial.errors import TrialError
 from trial.ledger import Ledger
 
 COLUMNS = ["person_id", "rank", "posting_id", "title", "employer", "postcode", "distance_km", "sources",
            "published_on", "deadline", "outside_desired", "score", "reason_1", "reason_2", "reason_3",
            "reason_features"]
-_IDX = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Scorer:
     def __init__(self, model: MatchModel, postings: pd.DataFrame, *, on: date, k: int | None = None) -> None:
         self.model = model
         self.on = on
-        self.k = k or int(model.meta.get("candidates_k", 300))
+        self.k = k or int(model.meta.get("candidates_k", DEFAULT_CANDIDATES))
         self.post = model.space.prepare_postings(postings)
 
     def recommend_for(self, cvs: pd.DataFrame, *, top: int = 10, batch_size: int = 256,
@@ -130,8 +130,9 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
     titles = frame["title"].to_numpy()
     sources = (frame["sources"] if "sources" in frame else frame["source"]).to_numpy()
     top_features = np.argsort(-contributions[:, : len(FEATURES)], axis=1)[:, :4]
-    wants_skills = np.isin(top_features, [_IDX["skill_overlap"], _IDX["text_similarity"]]).any(axis=1)
-    wants_title = (top_features == _IDX["title_similarity"]).any(axis=1)
+    skill_columns = [FEATURE_COLUMN["skill_overlap"], FEATURE_COLUMN["text_similarity"]]
+    wants_skills = np.isin(top_features, skill_columns).any(axis=1)
+    wants_title = (top_features == FEATURE_COLUMN["title_similarity"]).any(axis=1)
     shared = _shared_skills(cit, post, who, cols, wants_skills)
     best_titles = _best_titles(cit, post, who, cols, wants_title)
     reasons: list[list[tuple[str, str]]] = []
@@ -149,11 +150,11 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
         "title": titles[cols],
         "employer": frame["employer"].to_numpy()[cols],
         "postcode": frame["postcode"].to_numpy()[cols],
-        "distance_km": np.round(feats[:, _IDX["distance_km"]].astype(float), 1),
+        "distance_km": np.round(feats[:, FEATURE_COLUMN["distance_km"]].astype(float), 1),
         "sources": sources[cols],
         "published_on": _dates(post.published[cols]),
         "deadline": _dates(post.deadline[cols]),
-        "outside_desired": np.where(feats[:, _IDX["outside_desired"]] >= 0.5, "ja", "nej"),
+        "outside_desired": np.where(feats[:, FEATURE_COLUMN["outside_desired"]] >= 0.5, "ja", "nej"),
         "score": np.round(scores, 4),
         "reason_1": [t[0] for t in texts],
         "reason_2": [t[1] for t in texts],

@@ -17,6 +17,7 @@ from matcher.inputs import frame_hash
 from matcher.model import MatchModel
 from matcher.postings import dedupe
 from matcher.ranker import LambdaRanker
+from matcher.schema import DEFAULT_CANDIDATES
 from trial.errors import TrialError
 
 # Hires happen some weeks after the citizen found the posting: the reference day for features and the pool.
@@ -102,7 +103,7 @@ def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, 
 
 
 def train(cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *, until: date | None = None,
-          k: int = 300, validation_share: float = 0.2, params: dict | None = None,
+          k: int = DEFAULT_CANDIDATES, validation_share: float = 0.2, params: dict | None = None,
           progress: Progress | None = None) -> MatchModel:
     """Learn the feature space and the ranker from hires up to `until` (default: all)."""
     started = time.perf_counter()

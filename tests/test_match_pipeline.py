@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from matcher.features import FEATURES
 from matcher.inputs import read_cvs, read_hires, read_postings
 from matcher.model import MatchModel
+from matcher.schema import FEATURES
 from matcher.serve import score_citizens
 from tests.factory import claimant_rows, write_claimants
 from trial.cli import app
