@@ -9,10 +9,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+from matcher.geo import haversine_km, postcode_table
 
 FIELDS = ["humaniora", "samfundsvidenskab", "naturvidenskab", "teknisk", "sundhed", "erhvervsøkonomi"]
 
@@ -445,19 +446,6 @@ def _skill_text(skill: str, rnd: random.Random) -> str:
     return _inflect(rnd.choice(SKILL_VARIANTS.get(skill, [skill])), rnd)
 
 
-def _postcode_table() -> pd.DataFrame:
-    path = resources.files("matcher") / "data" / "dk_postcodes.csv"
-    with path.open("r", encoding="utf-8") as handle:
-        table = pd.read_csv(handle, dtype={"postcode": str})
-    return table[table["postcode"] >= "1000"].drop_duplicates("postcode").reset_index(drop=True)
-
-
-def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = (np.radians(x) for x in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
 def _employers(rnd: random.Random, n: int) -> list[str]:
     names = list(_PUBLIC_EMPLOYERS) + list(_PRIVATE_EMPLOYERS)
     while len(names) < n:
@@ -589,8 +577,9 @@ def simulate_jobs(
     """
     market = _Market(rng)
     rnd = market.rnd
-    postcodes = _postcode_table()
-    coords = postcodes.set_index("postcode")[["latitude", "longitude"]]
+    table = postcode_table()
+    coords = table[table.index >= "1000"]  # codes below 1000 are parcel centres and "abroad", not places
+    postcodes = coords.reset_index()
     cohorts = pd.concat([history.assign(_history=True), people.assign(_history=False)], ignore_index=True)
     n_people = len(cohorts)
 
@@ -724,7 +713,7 @@ def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs
         person_skills[skills[i]] = 1.0
         overlap = person_skills[skill_pad[seen]].sum(axis=1)
         occ = job_occ[seen]
-        dist = _haversine_km(home_lat[i], home_lon[i], job_lat[seen], job_lon[seen])
+        dist = haversine_km(home_lat[i], home_lon[i], job_lat[seen], job_lon[seen])
         utility = (
             0.9 * overlap
             + 1.0 * (occ == skill_occ[i])
