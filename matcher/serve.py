@@ -7,7 +7,6 @@ scoring and only counted, so the control arm can never receive the intervention.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -18,6 +17,7 @@ from matcher.candidates import generate
 from matcher.features import CitizenSide, PostingSide, day_numbers
 from matcher.model import MatchModel
 from matcher.postings import active_on, dedupe
+from matcher.progress import OnProgress, report
 from matcher.reasons import ReasonContext, explain
 from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN, FEATURES
 from trial.errors import TrialError
@@ -74,7 +74,7 @@ class Scorer:
         self.post = model.space.prepare_postings(postings)
 
     def recommend_for(self, cvs: pd.DataFrame, *, top: int = 10, batch_size: int = 256,
-                      progress: Callable[[str], None] | None = None) -> Scored:
+                      progress: OnProgress | None = None) -> Scored:
         """Top `top` postings for every citizen in `cvs`, with reasons; the caller decides who may be scored."""
         space, ranker, post = self.model.space, self.model.ranker, self.post
         cit = space.prepare_citizens(cvs)
@@ -91,8 +91,8 @@ class Scorer:
             picked_cols.append(batch.cols[chosen])
             picked_scores.append(score[chosen])
             picked_feats.append(batch.features[chosen])
-            if progress:
-                progress(f"scored {batch.rows[-1] + 1}/{len(cit)} citizens")
+            done = int(batch.rows[-1]) + 1
+            report(progress, f"scored {done}/{len(cit)} citizens", done, len(cit))
         if not picked_rows:
             return Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
         who = np.concatenate(picked_rows)
@@ -106,7 +106,7 @@ class Scorer:
 
 def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date, top: int = 10,
                    k: int | None = None, batch_size: int = 256,
-                   progress: Callable[[str], None] | None = None) -> Scored:
+                   progress: OnProgress | None = None) -> Scored:
     """Top `top` of the given (deduplicated, active) postings for every citizen in `cvs`, with reasons.
 
     The caller decides who may be scored; `recommend` is the gate that checks the ledger.
@@ -200,7 +200,7 @@ def _dates(day_numbers: np.ndarray) -> np.ndarray:
 
 
 def recommend(model: MatchModel, ledger: Ledger, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date,
-              top: int = 10, k: int | None = None, progress: Callable[[str], None] | None = None) -> Recommendations:
+              top: int = 10, k: int | None = None, progress: OnProgress | None = None) -> Recommendations:
     """Recommendations for the citizens the ledger has in the treatment arm; everyone else is refused unscored."""
     if top < 1:
         raise TrialError("--top must be at least 1")
