@@ -1,10 +1,15 @@
 """What the feature builder, the rankers and the automatch baseline share: the feature columns, the default number
 of candidates per citizen and the automatch distance rule; a leaf that imports no other matcher module.
+
+Importing it loads no third-party library, so the CLI can read its constants for `--help` and stay fast.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FEATURES = [
     "text_similarity",  # CV text vs posting text (TF-IDF cosine of Danish stems and compound parts)
@@ -29,5 +34,7 @@ RADIUS_KM = 30.0  # automatch's "near": a workplace within this distance of home
 
 def distance_parts(distance_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whether a workplace is within the radius, and the within-tier distance penalty (unknown counts as far)."""
+    import numpy as np
+
     distance = np.nan_to_num(np.asarray(distance_km, dtype=np.float32), nan=10 * RADIUS_KM)
     return distance <= RADIUS_KM, (0.1 * np.minimum(distance / RADIUS_KM, 3.0)).astype(np.float32)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -53,3 +55,10 @@ def test_imports_inside_functions_count() -> None:
     assert "matcher.geo" in graph["matcher.inputs"]
     assert graph["matcher.baseline"] == {"matcher.schema"}
     assert "matcher.baseline" not in graph["matcher.features"]
+
+
+def test_cli_can_read_the_constants_without_loading_numpy() -> None:
+    """The CLI imports only the standard library at module level (fast `--help`); schema and progress are as light."""
+    code = "import sys, matcher.schema, matcher.progress; print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
