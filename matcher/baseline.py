@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from matcher.schema import FEATURE_COLUMN, distance_parts
+
 TITLE_MATCH = 0.5  # character n-gram cosine from which a posting title counts as one of the desired titles
-RADIUS_KM = 30.0
-
-
-def distance_parts(distance_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whether a workplace is within the radius, and the within-tier distance penalty (unknown counts as far)."""
-    distance = np.nan_to_num(np.asarray(distance_km, dtype=np.float32), nan=10 * RADIUS_KM)
-    return distance <= RADIUS_KM, (0.1 * np.minimum(distance / RADIUS_KM, 3.0)).astype(np.float32)
 
 
 def combine(title_similarity: np.ndarray, near: np.ndarray, penalty: np.ndarray, requires: np.ndarray) -> np.ndarray:
@@ -39,8 +34,6 @@ class AutomatchRanker:
     name = "automatch"
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        from matcher.features import FEATURES  # features.py uses this module's distance rules
-
-        col = {name: i for i, name in enumerate(FEATURES)}
-        return automatch_score(features[:, col["title_similarity"]], features[:, col["distance_km"]],
-                               features[:, col["requires_qualifications"]])
+        title, distance, requires = (features[:, FEATURE_COLUMN[name]] for name in
+                                     ("title_similarity", "distance_km", "requires_qualifications"))
+        return automatch_score(title, distance, requires)

@@ -9,6 +9,7 @@ import numpy as np
 
 from matcher.baseline import combine
 from matcher.features import CitizenSide, FeatureSpace, PostingSide
+from matcher.schema import DEFAULT_CANDIDATES
 
 
 @dataclass
@@ -46,7 +47,7 @@ def generate(
     post: PostingSide,
     ref_day: np.ndarray,
     *,
-    k: int = 300,
+    k: int = DEFAULT_CANDIDATES,
     k_baseline: int = 0,
     window_days: int | None = None,
     batch_size: int = 256,

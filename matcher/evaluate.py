@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -11,14 +10,15 @@ import pandas as pd
 
 from matcher.baseline import AutomatchRanker
 from matcher.candidates import generate
-from matcher.features import FEATURES
 from matcher.model import MatchModel
 from matcher.postings import dedupe
+from matcher.progress import OnProgress, report
+from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN
 from matcher.train import WINDOW_DAYS, hire_queries, link_hires
 from trial.errors import TrialError
 
 TOP = 10
-_OUTSIDE = FEATURES.index("outside_desired")
+_OUTSIDE = FEATURE_COLUMN["outside_desired"]
 
 
 def _summary(rank: np.ndarray, outside: np.ndarray) -> dict[str, float]:
@@ -36,7 +36,7 @@ def _summary(rank: np.ndarray, outside: np.ndarray) -> dict[str, float]:
 
 def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *,
              since: date | None = None, k: int | None = None,
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             progress: OnProgress | None = None) -> dict[str, Any]:
     """Metrics for hires after `since` (default: the model's last training hire), model and baseline alike."""
     cutoff = pd.Timestamp(since if since is not None else model.meta["trained_until"])
     kept, mapping = dedupe(postings)
@@ -52,7 +52,7 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
     outside = {name: np.zeros((len(test), TOP), dtype=float) for name in rankers}
     shown = {name: np.zeros((len(test), TOP), dtype=np.int64) - 1 for name in rankers}
     pool_size = np.zeros(len(test), dtype=np.int64)
-    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", 300)),
+    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", DEFAULT_CANDIDATES)),
                           window_days=WINDOW_DAYS, k_baseline=50):
         for name, ranker in rankers.items():
             score = ranker.score(batch.features)
@@ -68,8 +68,8 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
             outside[name][who[top], position[top] - 1] = batch.features[order][top, _OUTSIDE]
             shown[name][who[top], position[top] - 1] = cols[top]
         pool_size[batch.rows] = np.bincount(batch.local, minlength=batch.rows.size)
-        if progress:
-            progress(f"evaluated {batch.rows[-1] + 1}/{len(cit)} citizens")
+        done = int(batch.rows[-1]) + 1
+        report(progress, f"evaluated {done}/{len(cit)} citizens", done, len(cit))
     filled = shown["model"] >= 0
     # Coverage: the share of postings open during the test period that some citizen was shown.
     open_in_period = int(((post.published <= ref.max() + WINDOW_DAYS) & (post.deadline >= ref.min() - WINDOW_DAYS))

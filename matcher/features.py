@@ -17,26 +17,10 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from matcher.baseline import distance_parts
 from matcher.geo import haversine_km
+from matcher.schema import FEATURES, distance_parts
 from matcher.text import DanishAnalyzer, TfidfModel
 
-FEATURES = [
-    "text_similarity",  # CV text vs posting text (TF-IDF cosine of Danish stems and compound parts)
-    "title_similarity",  # best desired title vs posting title (character n-grams)
-    "occupation_fit",  # CV text vs the typical posting of the posting's occupation
-    "field_affinity",  # how often the citizen's education field is hired into the occupation (from hires)
-    "skill_overlap",  # number of occupation-specific terms the CV and the posting share
-    "distance_km",  # home to workplace
-    "posting_age_days",
-    "days_to_deadline",
-    "requires_qualifications",
-    "source_jobnet",
-    "outside_desired",  # the occupation is none of the citizen's desired titles' occupations
-    "occupation_hire_rate",  # hires per posting of the occupation (from hires)
-    "experience_years",
-    "portal_count",  # on how many portals the job was posted
-]
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 

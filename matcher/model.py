@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import trial
-from matcher.features import FEATURES, FeatureSpace
+from matcher.features import FeatureSpace
 from matcher.ranker import LambdaRanker
+from matcher.schema import FEATURES
 from trial.errors import TrialError
 
 FORMAT = "jobmatch-trial/matcher-model/1"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.features import FEATURES
+from matcher.schema import FEATURES
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "lambdarank",

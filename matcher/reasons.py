@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.features import FEATURES
+from matcher.schema import FEATURES
 
 
 @dataclass

@@ -7,7 +7,6 @@ scoring and only counted, so the control arm can never receive the intervention.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -15,17 +14,18 @@ import numpy as np
 import pandas as pd
 
 from matcher.candidates import generate
-from matcher.features import FEATURES, CitizenSide, PostingSide, day_numbers
+from matcher.features import CitizenSide, PostingSide, day_numbers
 from matcher.model import MatchModel
 from matcher.postings import active_on, dedupe
+from matcher.progress import OnProgress, report
 from matcher.reasons import ReasonContext, explain
+from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN, FEATURES
 from trial.errors import TrialError
 from trial.ledger import Ledger
 
 COLUMNS = ["person_id", "rank", "posting_id", "title", "employer", "postcode", "distance_km", "sources",
            "published_on", "deadline", "outside_desired", "score", "reason_1", "reason_2", "reason_3",
            "reason_features"]
-_IDX = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass
@@ -70,11 +70,11 @@ class Scorer:
     def __init__(self, model: MatchModel, postings: pd.DataFrame, *, on: date, k: int | None = None) -> None:
         self.model = model
         self.on = on
-        self.k = k or int(model.meta.get("candidates_k", 300))
+        self.k = k or int(model.meta.get("candidates_k", DEFAULT_CANDIDATES))
         self.post = model.space.prepare_postings(postings)
 
     def recommend_for(self, cvs: pd.DataFrame, *, top: int = 10, batch_size: int = 256,
-                      progress: Callable[[str], None] | None = None) -> Scored:
+                      progress: OnProgress | None = None) -> Scored:
         """Top `top` postings for every citizen in `cvs`, with reasons; the caller decides who may be scored."""
         space, ranker, post = self.model.space, self.model.ranker, self.post
         cit = space.prepare_citizens(cvs)
@@ -91,8 +91,8 @@ class Scorer:
             picked_cols.append(batch.cols[chosen])
             picked_scores.append(score[chosen])
             picked_feats.append(batch.features[chosen])
-            if progress:
-                progress(f"scored {batch.rows[-1] + 1}/{len(cit)} citizens")
+            done = int(batch.rows[-1]) + 1
+            report(progress, f"scored {done}/{len(cit)} citizens", done, len(cit))
         if not picked_rows:
             return Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
         who = np.concatenate(picked_rows)
@@ -106,7 +106,7 @@ class Scorer:
 
 def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date, top: int = 10,
                    k: int | None = None, batch_size: int = 256,
-                   progress: Callable[[str], None] | None = None) -> Scored:
+                   progress: OnProgress | None = None) -> Scored:
     """Top `top` of the given (deduplicated, active) postings for every citizen in `cvs`, with reasons.
 
     The caller decides who may be scored; `recommend` is the gate that checks the ledger.
@@ -130,8 +130,9 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
     titles = frame["title"].to_numpy()
     sources = (frame["sources"] if "sources" in frame else frame["source"]).to_numpy()
     top_features = np.argsort(-contributions[:, : len(FEATURES)], axis=1)[:, :4]
-    wants_skills = np.isin(top_features, [_IDX["skill_overlap"], _IDX["text_similarity"]]).any(axis=1)
-    wants_title = (top_features == _IDX["title_similarity"]).any(axis=1)
+    skill_columns = [FEATURE_COLUMN["skill_overlap"], FEATURE_COLUMN["text_similarity"]]
+    wants_skills = np.isin(top_features, skill_columns).any(axis=1)
+    wants_title = (top_features == FEATURE_COLUMN["title_similarity"]).any(axis=1)
     shared = _shared_skills(cit, post, who, cols, wants_skills)
     best_titles = _best_titles(cit, post, who, cols, wants_title)
     reasons: list[list[tuple[str, str]]] = []
@@ -149,11 +150,11 @@ def _table(model: MatchModel, cit: CitizenSide, post: PostingSide, who: np.ndarr
         "title": titles[cols],
         "employer": frame["employer"].to_numpy()[cols],
         "postcode": frame["postcode"].to_numpy()[cols],
-        "distance_km": np.round(feats[:, _IDX["distance_km"]].astype(float), 1),
+        "distance_km": np.round(feats[:, FEATURE_COLUMN["distance_km"]].astype(float), 1),
         "sources": sources[cols],
         "published_on": _dates(post.published[cols]),
         "deadline": _dates(post.deadline[cols]),
-        "outside_desired": np.where(feats[:, _IDX["outside_desired"]] >= 0.5, "ja", "nej"),
+        "outside_desired": np.where(feats[:, FEATURE_COLUMN["outside_desired"]] >= 0.5, "ja", "nej"),
         "score": np.round(scores, 4),
         "reason_1": [t[0] for t in texts],
         "reason_2": [t[1] for t in texts],
@@ -199,7 +200,7 @@ def _dates(day_numbers: np.ndarray) -> np.ndarray:
 
 
 def recommend(model: MatchModel, ledger: Ledger, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date,
-              top: int = 10, k: int | None = None, progress: Callable[[str], None] | None = None) -> Recommendations:
+              top: int = 10, k: int | None = None, progress: OnProgress | None = None) -> Recommendations:
     """Recommendations for the citizens the ledger has in the treatment arm; everyone else is refused unscored."""
     if top < 1:
         raise TrialError("--top must be at least 1")

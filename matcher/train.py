@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,13 +15,14 @@ from matcher.features import CitizenSide, FeatureSpace, PostingSide, day_numbers
 from matcher.inputs import frame_hash
 from matcher.model import MatchModel
 from matcher.postings import dedupe
+from matcher.progress import OnProgress, report
 from matcher.ranker import LambdaRanker
+from matcher.schema import DEFAULT_CANDIDATES
 from trial.errors import TrialError
 
 # Hires happen some weeks after the citizen found the posting: the reference day for features and the pool.
 HIRE_LAG_DAYS = 14
 WINDOW_DAYS = 14
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -74,7 +74,7 @@ def hire_queries(
 
 
 def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *,
-                k: int, progress: Progress | None = None) -> TrainingPairs:
+                k: int, progress: OnProgress | None = None) -> TrainingPairs:
     """Labels: the hired posting 2, others of the same occupation 1, the rest 0; citizens whose hire was not
     retrieved are left out (their forced-in positive would teach the model to prefer poor retrieval scores).
     """
@@ -94,16 +94,16 @@ def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, 
             labels.append(label[lo:hi])
             groups.append(hi - lo)
             ids.append(cit.frame["person_id"].iat[batch.rows[local]])
-        if progress:
-            progress(f"candidates for {min(batch.rows[-1] + 1, len(cit))}/{len(cit)} citizens")
+        done = min(int(batch.rows[-1]) + 1, len(cit))
+        report(progress, f"candidates for {done}/{len(cit)} citizens", done, len(cit))
     if not groups:
         raise TrialError("no hired posting was among any citizen's candidates; check that hires match postings")
     return TrainingPairs(np.vstack(feats), np.concatenate(labels), np.array(groups), np.array(ids), missed)
 
 
 def train(cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *, until: date | None = None,
-          k: int = 300, validation_share: float = 0.2, params: dict | None = None,
-          progress: Progress | None = None) -> MatchModel:
+          k: int = DEFAULT_CANDIDATES, validation_share: float = 0.2, params: dict | None = None,
+          progress: OnProgress | None = None) -> MatchModel:
     """Learn the feature space and the ranker from hires up to `until` (default: all)."""
     started = time.perf_counter()
     kept, mapping = dedupe(postings)
@@ -113,6 +113,7 @@ def train(cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *, unt
         train_hires = train_hires[train_hires["hired_on"] <= pd.Timestamp(until)].reset_index(drop=True)
     if len(train_hires) < 20:
         raise TrialError(f"only {len(train_hires)} hires can be linked to a CV and a posting; at least 20 are needed")
+    report(progress, f"learning the feature space from {len(kept)} postings and {len(train_hires)} hires")
     space = FeatureSpace.fit(cvs, kept, train_hires)
     pairs = build_pairs(space, cvs, kept, train_hires, k=k, progress=progress)
     valid = _in_validation(pd.Series(pairs.person_ids), validation_share)
@@ -120,6 +121,7 @@ def train(cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *, unt
         valid = np.arange(valid.size) % 5 == 0
     row_valid = np.repeat(valid, pairs.groups)
     ranker = LambdaRanker(params)
+    report(progress, f"fitting the ranker on {int(pairs.labels.size):,} candidate pairs")
     fit_started = time.perf_counter()
     ranker.fit(pairs.features[~row_valid], pairs.labels[~row_valid], pairs.groups[~valid],
                pairs.features[row_valid], pairs.labels[row_valid], pairs.groups[valid])

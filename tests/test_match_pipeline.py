@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from matcher.features import FEATURES
 from matcher.inputs import read_cvs, read_hires, read_postings
 from matcher.model import MatchModel
+from matcher.schema import FEATURES
 from matcher.serve import score_citizens
+from matcher.train import train
 from tests.factory import claimant_rows, write_claimants
 from trial.cli import app
 from trial.cpr import parse_cprs
@@ -259,3 +260,46 @@ def test_reasons_quote_the_closest_desired_title_and_the_shared_skills(world: di
         assert titles[i] == expected
         both = np.intersect1d(cit.skills[c].indices, post.skill_rows[p].indices)
         np.testing.assert_array_equal(shared[i], both[:3] if wanted[i] else [])
+
+
+class _Steps:
+    """A caller's Progress that keeps what it is told, as a bar would draw it."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int | None, int | None]] = []
+
+    def step(self, message: str, done: int | None = None, total: int | None = None) -> None:
+        self.seen.append((message, done, total))
+
+
+def test_scoring_reports_citizens_done_of_total(world: dict[str, Path]) -> None:
+    """A Progress gets counts per batch; a plain callable gets the same messages, as before."""
+    model = MatchModel.load(world["model"])
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode()).iloc[:70]
+    postings = read_postings(world["postings"])
+    open_now = postings[(postings["published_on"] <= pd.Timestamp(SERVE_ON))
+                        & (postings["deadline"] >= pd.Timestamp(SERVE_ON))]
+    steps, messages = _Steps(), []
+    counted = score_citizens(model, cvs, open_now, on=SERVE_ON, batch_size=32, progress=steps)
+    plain = score_citizens(model, cvs, open_now, on=SERVE_ON, batch_size=32, progress=messages.append)
+    assert steps.seen == [("scored 32/70 citizens", 32, 70), ("scored 64/70 citizens", 64, 70),
+                          ("scored 70/70 citizens", 70, 70)]
+    assert messages == [message for message, _, _ in steps.seen]
+    pd.testing.assert_frame_equal(counted.table, plain.table)
+
+
+def test_training_reports_its_phases_and_counted_candidates(world: dict[str, Path]) -> None:
+    cvs = read_cvs(world["cvs"], secret=SECRET.encode())
+    steps = _Steps()
+    model = train(cvs, read_postings(world["postings"]), read_hires(world["hires"], secret=SECRET.encode()),
+                  until=date.fromisoformat(HOLD_OUT_AFTER), progress=steps)
+    metrics = model.meta["metrics"]
+    assert steps.seen[0] == (f"learning the feature space from {metrics['postings_after_dedupe']} postings and "
+                             f"{metrics['hires_linked']} hires", None, None)
+    assert steps.seen[-1] == (f"fitting the ranker on {metrics['candidate_pairs']:,} candidate pairs", None, None)
+    counted = steps.seen[1:-1]
+    assert {total for _, _, total in counted} == {metrics["hires_linked"]}  # one query per linked hire
+    done = [d for _, d, _ in counted]
+    assert done == sorted(done) and done[-1] == metrics["hires_linked"]
+    saved = json.loads((world["model"] / "model.json").read_text(encoding="utf-8"))
+    assert metrics["candidate_pairs"] == saved["metrics"]["candidate_pairs"]  # same model as the CLI trained

@@ -9,373 +9,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
-FIELDS = ["humaniora", "samfundsvidenskab", "naturvidenskab", "teknisk", "sundhed", "erhvervsøkonomi"]
+from matcher.geo import haversine_km, postcode_table
+from trial.simulate.claimants import FIELDS
+from trial.simulate.vocabulary import Occupation, load_vocabulary
 
-# Skill variants: the canonical name first; CVs and postings use different surface forms of the same skill.
-SKILL_VARIANTS: dict[str, list[str]] = {
-    "projektledelse": ["projektledelse", "projektstyring", "ledelse af projekter", "projektlederrollen"],
-    "kommunikation": ["kommunikation", "formidling", "kommunikationsopgaver", "kommunikationsarbejde"],
-    "skriftlig formidling": ["skriftlig formidling", "tekstforfatning", "copywriting", "skrivearbejde"],
-    "sociale medier": ["sociale medier", "SoMe", "Facebook og LinkedIn", "social media"],
-    "presse": ["pressearbejde", "pressekontakt", "presseberedskab", "mediekontakt"],
-    "statistik": ["statistik", "statistiske analyser", "statistisk modellering", "regressionsanalyse"],
-    "python": ["Python", "python-programmering", "pandas", "Python og SQL"],
-    "sql": ["SQL", "databaser", "SQL-forespørgsler", "datawarehouse"],
-    "machine learning": ["machine learning", "maskinlæring", "prædiktive modeller", "kunstig intelligens"],
-    "dataanalyse": ["dataanalyse", "analyse af data", "dataanalyser", "datadrevne analyser"],
-    "jura": ["jura", "juridisk sagsbehandling", "lovfortolkning", "retsanvendelse"],
-    "forvaltningsret": ["forvaltningsret", "forvaltningsloven", "offentlig ret", "forvaltningsretlige regler"],
-    "sagsbehandling": ["sagsbehandling", "sagsbehandlingen", "behandling af sager", "myndighedsopgaver"],
-    "kontrakter": ["kontraktret", "kontrakter", "kontraktudarbejdelse", "aftaleret"],
-    "politisk betjening": ["politisk betjening", "ministerbetjening", "betjening af udvalg", "politiske processer"],
-    "økonomisk analyse": ["økonomiske analyser", "samfundsøkonomi", "økonomisk analyse", "konsekvensberegninger"],
-    "budget": ["budgetlægning", "budgetopfølgning", "budget", "budgetter"],
-    "regnskab": ["regnskab", "årsregnskab", "bogføring", "regnskabsaflæggelse"],
-    "controlling": ["controlling", "business controlling", "økonomistyring", "rapportering"],
-    "revision": ["revision", "revisionsopgaver", "revisionsarbejde", "IFRS"],
-    "finans": ["finansiel analyse", "værdiansættelse", "investeringsanalyse", "porteføljeanalyse"],
-    "marketing": ["marketing", "markedsføring", "digital markedsføring", "performance marketing"],
-    "salg": ["salg", "B2B-salg", "kundepleje", "key account management"],
-    "indkøb": ["indkøb", "indkøbsopgaver", "leverandørstyring", "udbud"],
-    "supply chain": ["supply chain", "forsyningskæde", "logistik", "lagerstyring"],
-    "hr": ["HR", "personaleadministration", "rekruttering", "HR-partnerskab"],
-    "organisationsudvikling": ["organisationsudvikling", "forandringsledelse", "change management", "procesudvikling"],
-    "undervisning": ["undervisning", "didaktik", "undervisningsforløb", "pædagogik"],
-    "formidling af kultur": ["kulturformidling", "udstillinger", "museumsformidling", "kulturarv"],
-    "research": ["research", "kildekritik", "desk research", "researcharbejde"],
-    "oversættelse": ["oversættelse", "translatørarbejde", "korrekturlæsning", "sprogrevision"],
-    "journalistik": ["journalistik", "nyhedsformidling", "reportage", "redaktionelt arbejde"],
-    "informationssøgning": ["informationssøgning", "litteratursøgning", "videnshåndtering", "metadata"],
-    "socialt arbejde": ["socialt arbejde", "socialfaglig vurdering", "serviceloven", "udsatte borgere"],
-    "rådgivning": ["rådgivning", "borgerrådgivning", "vejledning", "samtaleteknik"],
-    "softwareudvikling": ["softwareudvikling", "programmering", "systemudvikling", "kodning"],
-    "java": ["Java", "C#", ".NET", "objektorienteret programmering"],
-    "cloud": ["cloud", "Azure", "AWS", "DevOps"],
-    "test": ["test", "testautomatisering", "kvalitetssikring", "unit tests"],
-    "it-arkitektur": ["IT-arkitektur", "systemarkitektur", "integrationer", "løsningsarkitektur"],
-    "agile": ["agile metoder", "Scrum", "agil udvikling", "SAFe"],
-    "cad": ["CAD", "AutoCAD", "Revit", "SolidWorks"],
-    "konstruktion": ["konstruktion", "statik", "bærende konstruktioner", "konstruktionsberegninger"],
-    "byggeri": ["byggeri", "byggeledelse", "byggesager", "anlægsprojekter"],
-    "maskinteknik": ["maskinteknik", "mekanik", "produktudvikling", "mekanisk design"],
-    "elektronik": ["elektronik", "elektroteknik", "styringssystemer", "PLC-programmering"],
-    "energi": ["energi", "vedvarende energi", "energioptimering", "grøn omstilling"],
-    "laboratoriearbejde": ["laboratoriearbejde", "laboratorieforsøg", "laboratorieanalyser", "GLP"],
-    "molekylærbiologi": ["molekylærbiologi", "PCR", "cellebiologi", "genetik"],
-    "kemi": ["kemi", "analytisk kemi", "HPLC", "kemiske analyser"],
-    "miljø": ["miljøvurdering", "miljøgodkendelser", "natur og miljø", "miljøtilsyn"],
-    "gis": ["GIS", "ArcGIS", "QGIS", "geodata"],
-    "geologi": ["geologi", "grundvand", "jordforurening", "geoteknik"],
-    "klinisk arbejde": ["klinisk arbejde", "patientbehandling", "diagnostik", "klinik"],
-    "forskning": ["forskning", "videnskabelige publikationer", "forskningsprojekter", "ph.d.-projekt"],
-    "farmakologi": ["farmakologi", "lægemidler", "medicinhåndtering", "lægemiddelsikkerhed"],
-    "regulatory": ["regulatory affairs", "registrering af lægemidler", "GMP", "myndighedskrav"],
-    "kliniske forsøg": ["kliniske forsøg", "klinisk forskning", "GCP", "forsøgsprotokoller"],
-    "genoptræning": ["genoptræning", "træning", "rehabilitering", "bevægeapparatet"],
-    "psykologi": ["psykologi", "psykologiske test", "terapi", "kognitiv adfærdsterapi"],
-    "sundhedsfremme": ["sundhedsfremme", "forebyggelse", "folkesundhed", "epidemiologi"],
-    "kundeservice": ["kundeservice", "telefonisk service", "kundehenvendelser", "service"],
-    "administration": ["administration", "kontorarbejde", "journalisering", "sekretæropgaver"],
-    "lager": ["lagerarbejde", "pakning", "truckcertifikat", "varemodtagelse"],
-    "butik": ["butiksarbejde", "kassebetjening", "varepåfyldning", "salg i butik"],
-    "excel": ["Excel", "regneark", "pivottabeller", "Power BI"],
-    "ux": ["UX", "brugerinddragelse", "brugertest", "interaktionsdesign"],
-    "evaluering": ["evaluering", "effektmåling", "monitorering", "evalueringsdesign"],
-    "kvalitativ metode": ["kvalitative interviews", "kvalitativ metode", "fokusgrupper", "feltarbejde"],
-    "sprog": ["engelsk", "tysk", "fransk", "sprogkundskaber"],
-}
-
-# One block per occupation: DISCO-08 code | cluster | field weights | share of postings requiring qualifications,
-# then titles, canonical skills, tasks and tools (a value may continue on lines indented further).
-_OCCUPATIONS = """
-2432 | kommunikation | humaniora:3,samfundsvidenskab:2,erhvervsøkonomi:1 | 0.9
-  titles: kommunikationsmedarbejder;kommunikationskonsulent;kommunikationsrådgiver;presse- og
-      kommunikationsmedarbejder
-  skills: kommunikation,skriftlig formidling,sociale medier,presse,projektledelse,ux,marketing,research
-  tasks: udarbejde kommunikationsplaner;skrive nyheder til intranettet;rådgive ledelsen om kommunikation;drive
-      kampagner;håndtere presseforespørgsler;producere indhold til hjemmesiden
-  tools: Umbraco,Sitecore,Adobe InDesign,Canva
-
-2642 | kommunikation | humaniora:3,samfundsvidenskab:1 | 0.9
-  titles: journalist;redaktør;nyhedsredaktør;webredaktør
-  skills: journalistik,research,skriftlig formidling,sociale medier,presse,kommunikation
-  tasks: skrive artikler og reportager;redigere indhold;lave interviews;producere podcasts;dække nyheder
-  tools: WordPress,Adobe Premiere,Audacity
-
-2330 | undervisning | humaniora:3,naturvidenskab:2,samfundsvidenskab:1 | 1.0
-  titles: gymnasielærer;adjunkt;underviser;lektor i gymnasiet
-  skills: undervisning,formidling af kultur,sprog,kommunikation,evaluering,research
-  tasks: planlægge undervisningsforløb;undervise gymnasieelever;rette opgaver;afholde eksamen;vejlede elever
-  tools: Lectio,Moodle,Teams
-
-2622 | information | humaniora:3,samfundsvidenskab:1 | 0.9
-  titles: bibliotekar;informationsspecialist;dokumentalist;videnskabelig bibliotekar
-  skills: informationssøgning,research,administration,formidling af kultur,undervisning,ux
-  tasks: hjælpe forskere med litteratursøgning;registrere materialer;udvikle digitale tjenester;undervise i
-      informationskompetence
-  tools: Primo,Alma,Zotero
-
-2643 | sprog | humaniora:4 | 0.9
-  titles: oversætter;translatør;sprogkonsulent;korrekturlæser
-  skills: oversættelse,sprog,skriftlig formidling,research,kommunikation
-  tasks: oversætte juridiske tekster;læse korrektur;udarbejde terminologilister;sikre sproglig kvalitet
-  tools: Trados,memoQ,Word
-
-2621 | kultur | humaniora:4 | 0.9
-  titles: museumsinspektør;kulturformidler;arkivar;kurator
-  skills: formidling af kultur,research,projektledelse,undervisning,informationssøgning,skriftlig formidling
-  tasks: kuratere udstillinger;formidle kulturarv til børn og voksne;registrere samlinger;søge fondsmidler
-  tools: Regin,SARA,Adobe InDesign
-
-2423 | hr | samfundsvidenskab:2,humaniora:2,erhvervsøkonomi:2 | 0.8
-  titles: HR-konsulent;HR-partner;rekrutteringskonsulent;HR-medarbejder
-  skills: hr,organisationsudvikling,rådgivning,kommunikation,jura,projektledelse,administration
-  tasks: rekruttere nye medarbejdere;rådgive ledere om personalesager;udvikle trivselsmålinger;drive onboarding
-  tools: SuccessFactors,Emply,Excel
-
-2422 | forvaltning | samfundsvidenskab:4,humaniora:1,erhvervsøkonomi:1 | 0.9
-  titles: fuldmægtig;specialkonsulent;chefkonsulent;AC-fuldmægtig
-  skills: politisk betjening,sagsbehandling,forvaltningsret,økonomisk analyse,projektledelse,skriftlig
-      formidling,evaluering
-  tasks: udarbejde notater og indstillinger;betjene politiske udvalg;koordinere på tværs af forvaltningen;besvare
-      folketingsspørgsmål
-  tools: F2,WorkZone,Excel
-
-2611 | jura | samfundsvidenskab:4 | 1.0
-  titles: jurist;advokatfuldmægtig;juridisk konsulent;juridisk fuldmægtig
-  skills: jura,forvaltningsret,kontrakter,sagsbehandling,rådgivning,skriftlig formidling
-  tasks: udarbejde kontrakter;rådgive om persondataret;behandle klagesager;føre retssager
-  tools: Karnov,Schultz,WorkZone
-
-2631 | økonomi | samfundsvidenskab:3,erhvervsøkonomi:2,naturvidenskab:1 | 0.9
-  titles: økonom;samfundsøkonom;analytiker;økonomisk konsulent
-  skills: økonomisk analyse,statistik,dataanalyse,excel,python,evaluering,politisk betjening
-  tasks: lave økonomiske analyser;udarbejde prognoser;beregne konsekvenser af reformer;skrive analysenotater
-  tools: Stata,R,Excel,Python
-
-2421 | organisation | samfundsvidenskab:2,erhvervsøkonomi:3,teknisk:1 | 0.8
-  titles: managementkonsulent;organisationskonsulent;forretningsudvikler;projektleder
-  skills: projektledelse,organisationsudvikling,evaluering,dataanalyse,excel,agile,kommunikation
-  tasks: lede udviklingsprojekter;kortlægge arbejdsgange;facilitere workshops;udarbejde business cases
-  tools: PowerPoint,Jira,Excel,Power BI
-
-2635 | socialt | samfundsvidenskab:3,sundhed:1,humaniora:1 | 1.0
-  titles: socialrådgiver;sagsbehandler;socialfaglig konsulent;rådgiver i familieafdelingen
-  skills: socialt arbejde,sagsbehandling,rådgivning,forvaltningsret,kvalitativ metode
-  tasks: udrede borgeres sager;afholde samtaler med familier;træffe afgørelser efter serviceloven;samarbejde med
-      skoler
-  tools: KMD Nexus,DUBU,WorkZone
-
-2120 | data | naturvidenskab:3,teknisk:2,samfundsvidenskab:1,erhvervsøkonomi:1 | 0.9
-  titles: data scientist;dataanalytiker;statistiker;data analyst
-  skills: statistik,python,sql,machine learning,dataanalyse,excel,cloud
-  tasks: bygge prædiktive modeller;analysere store datamængder;udvikle dashboards;automatisere rapportering
-  tools: Python,R,SQL,Databricks,Power BI
-
-2131 | biologi | naturvidenskab:4,sundhed:1 | 1.0
-  titles: biolog;forsker;laborant med kandidatgrad;molekylærbiolog
-  skills: molekylærbiologi,laboratoriearbejde,forskning,statistik,skriftlig formidling
-  tasks: udføre laboratorieforsøg;analysere prøver;skrive videnskabelige artikler;planlægge eksperimenter
-  tools: GraphPad,R,ELN
-
-2113 | kemi | naturvidenskab:4,teknisk:1 | 1.0
-  titles: kemiker;analytisk kemiker;QC-kemiker;udviklingskemiker
-  skills: kemi,laboratoriearbejde,regulatory,forskning,statistik
-  tasks: udvikle analysemetoder;validere metoder;udføre kvalitetskontrol;dokumentere resultater
-  tools: HPLC,LIMS,Empower
-
-2133 | miljø | naturvidenskab:3,teknisk:2 | 1.0
-  titles: miljøkonsulent;miljømedarbejder;miljøsagsbehandler;naturkonsulent
-  skills: miljø,gis,sagsbehandling,geologi,forvaltningsret,rådgivning
-  tasks: behandle miljøgodkendelser;føre tilsyn med virksomheder;kortlægge natur;rådgive om klimatilpasning
-  tools: ArcGIS,QGIS,Miljøportalen
-
-2114 | geologi | naturvidenskab:4,teknisk:1 | 1.0
-  titles: geolog;hydrogeolog;geotekniker;geofysiker
-  skills: geologi,gis,miljø,dataanalyse,forskning
-  tasks: kortlægge grundvand;tolke boringer;vurdere jordforurening;lave geologiske modeller
-  tools: GeoScene,Jupiter,Leapfrog
-
-2512 | it | teknisk:3,naturvidenskab:2 | 0.9
-  titles: softwareudvikler;backend-udvikler;fullstack-udvikler;programmør
-  skills: softwareudvikling,java,cloud,test,agile,sql,python
-  tasks: udvikle nye funktioner;skrive testbar kode;deltage i code reviews;vedligeholde systemer
-  tools: Git,Docker,Kubernetes,Visual Studio
-
-2511 | it | teknisk:3,naturvidenskab:1,erhvervsøkonomi:1 | 0.9
-  titles: IT-konsulent;systemudvikler;IT-arkitekt;løsningsarkitekt
-  skills: it-arkitektur,softwareudvikling,agile,cloud,projektledelse,test
-  tasks: analysere forretningsbehov;designe integrationer;implementere IT-systemer;rådgive kunder
-  tools: SAP,ServiceNow,Azure DevOps
-
-2142 | byggeri | teknisk:4 | 1.0
-  titles: bygningsingeniør;konstruktionsingeniør;civilingeniør byggeri;projekteringsleder
-  skills: konstruktion,byggeri,cad,projektledelse,energi
-  tasks: beregne bærende konstruktioner;projektere bygninger;føre tilsyn på byggepladsen;udarbejde tegninger
-  tools: Revit,AutoCAD,Robot,Navisworks
-
-2144 | maskin | teknisk:4 | 1.0
-  titles: maskiningeniør;udviklingsingeniør;produktudviklingsingeniør;mekanisk ingeniør
-  skills: maskinteknik,cad,konstruktion,test,projektledelse
-  tasks: designe mekaniske komponenter;udføre FEM-beregninger;teste prototyper;optimere produktion
-  tools: SolidWorks,Ansys,Creo
-
-2151 | el | teknisk:4,naturvidenskab:1 | 1.0
-  titles: elektroingeniør;automationsingeniør;el-ingeniør;energiingeniør
-  skills: elektronik,energi,test,softwareudvikling,cad
-  tasks: designe styringer;programmere PLC;udvikle energisystemer;idriftsætte anlæg
-  tools: Siemens TIA,EPLAN,MATLAB
-
-2211 | sundhed | sundhed:4 | 1.0
-  titles: læge;reservelæge;introduktionslæge;almen medicin læge
-  skills: klinisk arbejde,forskning,farmakologi,kliniske forsøg
-  tasks: undersøge og behandle patienter;gå stuegang;deltage i vagtlag;forske i behandlingsmetoder
-  tools: Sundhedsplatformen,EPJ
-
-2262 | pharma | sundhed:3,naturvidenskab:2 | 1.0
-  titles: farmaceut;regulatory affairs specialist;QA-specialist;lægemiddelkonsulent
-  skills: farmakologi,regulatory,kliniske forsøg,kemi,laboratoriearbejde
-  tasks: udarbejde registreringsansøgninger;sikre GMP-compliance;vurdere lægemiddelsikkerhed;rådgive om medicin
-  tools: Veeva,TrackWise,SAP
-
-2264 | sundhed | sundhed:4 | 1.0
-  titles: fysioterapeut;specialfysioterapeut;træningsterapeut;rehabiliteringskonsulent
-  skills: genoptræning,klinisk arbejde,sundhedsfremme,rådgivning
-  tasks: tilrettelægge genoptræning;undersøge patienter;vejlede om træning;dokumentere forløb
-  tools: Cura,Nexus
-
-2634 | psykologi | sundhed:2,samfundsvidenskab:2,humaniora:1 | 1.0
-  titles: psykolog;arbejdspsykolog;børnepsykolog;erhvervspsykolog
-  skills: psykologi,rådgivning,kvalitativ metode,evaluering,organisationsudvikling
-  tasks: gennemføre samtaleforløb;udrede børn og unge;afholde kurser om stress;lave personlighedstest
-  tools: PPR-systemet,Teams
-
-2269 | folkesundhed | sundhed:3,samfundsvidenskab:2,naturvidenskab:1 | 0.9
-  titles: sundhedskonsulent;folkesundhedskonsulent;epidemiolog;forebyggelseskonsulent
-  skills: sundhedsfremme,evaluering,statistik,projektledelse,kvalitativ metode,dataanalyse
-  tasks: udvikle forebyggelsesindsatser;evaluere sundhedsprojekter;analysere registerdata;samarbejde med kommuner
-  tools: SAS,Stata,REDCap
-
-2411 | økonomistyring | erhvervsøkonomi:4,samfundsvidenskab:1 | 0.9
-  titles: controller;business controller;økonomikonsulent;økonomimedarbejder
-  skills: controlling,budget,regnskab,excel,dataanalyse,sql
-  tasks: udarbejde budgetter;følge op på regnskab;lave månedsrapportering;analysere afvigelser
-  tools: SAP,Navision,Excel,Power BI
-
-2412 | finans | erhvervsøkonomi:4,naturvidenskab:1,samfundsvidenskab:1 | 1.0
-  titles: finansanalytiker;revisor;risikoanalytiker;investeringsanalytiker
-  skills: finans,revision,regnskab,excel,statistik,python
-  tasks: analysere virksomheder;værdiansætte aktiver;udføre revision;vurdere kreditrisiko
-  tools: Bloomberg,Excel,CaseWare
-
-2431 | marketing | erhvervsøkonomi:3,humaniora:1,samfundsvidenskab:1 | 0.8
-  titles: marketingkonsulent;marketingkoordinator;digital marketingspecialist;brand manager
-  skills: marketing,sociale medier,dataanalyse,kommunikation,salg,ux
-  tasks: planlægge kampagner;optimere annoncering;analysere kundedata;styre brandet
-  tools: Google Analytics,HubSpot,Meta Ads
-
-2433 | salg | erhvervsøkonomi:3,teknisk:1,naturvidenskab:1 | 0.6
-  titles: key account manager;salgskonsulent;account manager;business developer
-  skills: salg,marketing,rådgivning,kommunikation,excel
-  tasks: pleje eksisterende kunder;finde nye kunder;forhandle aftaler;holde salgsmøder
-  tools: Salesforce,Dynamics CRM,LinkedIn
-
-1324 | logistik | erhvervsøkonomi:3,teknisk:2 | 0.7
-  titles: indkøber;supply chain konsulent;indkøbskonsulent;planlægger
-  skills: indkøb,supply chain,excel,kontrakter,dataanalyse
-  tasks: forhandle med leverandører;gennemføre udbud;planlægge produktion;optimere lagerbeholdning
-  tools: SAP,Navision,Excel
-
-4222 | lavkval | erhvervsøkonomi:1,humaniora:1,samfundsvidenskab:1 | 0.1
-  titles: kundeservicemedarbejder;kundekonsulent;callcentermedarbejder;supporter
-  skills: kundeservice,salg,administration,sprog
-  tasks: besvare kundehenvendelser;løse problemer i telefonen;registrere sager;sælge produkter
-  tools: Zendesk,Puzzel
-
-4110 | lavkval | humaniora:1,samfundsvidenskab:1,erhvervsøkonomi:1 | 0.2
-  titles: administrativ medarbejder;kontorassistent;sekretær;receptionist
-  skills: administration,kundeservice,excel,kommunikation
-  tasks: journalisere post;booke møder;tage imod gæster;holde styr på kalendere
-  tools: Outlook,Word,Excel
-
-9333 | lavkval | teknisk:1,naturvidenskab:1 | 0.0
-  titles: lagermedarbejder;lagerarbejder;pakkerimedarbejder;chauffør
-  skills: lager,supply chain
-  tasks: plukke og pakke varer;modtage varer;holde orden på lageret;køre truck
-  tools: Scannere,Truck
-
-5223 | lavkval | humaniora:1,erhvervsøkonomi:1 | 0.0
-  titles: butiksassistent;salgsassistent;butiksmedarbejder;kassemedarbejder
-  skills: butik,salg,kundeservice
-  tasks: betjene kunder;fylde varer op;sidde ved kassen;holde butikken ryddelig
-  tools: Kasseapparat
-"""
-
-_UNIVERSITIES = ["Københavns Universitet", "Aarhus Universitet", "Syddansk Universitet", "Aalborg Universitet",
-                 "Roskilde Universitet", "CBS", "DTU", "IT-Universitetet"]
-_DEGREES = {"humaniora": "cand.mag.", "samfundsvidenskab": "cand.scient.pol.", "naturvidenskab": "cand.scient.",
-            "teknisk": "cand.polyt.", "sundhed": "cand.scient.san.", "erhvervsøkonomi": "cand.merc."}
-_FIELD_SUBJECTS = {
-    "humaniora": ["dansk", "historie", "kommunikation", "filosofi", "engelsk", "informationsvidenskab", "tysk"],
-    "samfundsvidenskab": ["statskundskab", "jura", "økonomi", "sociologi", "psykologi", "antropologi"],
-    "naturvidenskab": ["biologi", "kemi", "geografi", "matematik", "fysik", "datalogi", "geologi"],
-    "teknisk": ["byggeri", "maskinteknik", "elektroteknik", "softwareteknologi", "miljøteknologi"],
-    "sundhed": ["medicin", "farmaci", "folkesundhedsvidenskab", "fysioterapi", "psykologi"],
-    "erhvervsøkonomi": ["finansiering", "regnskab", "marketing", "supply chain management", "innovation"],
-}
-_CV_FILLER = [
-    "Jeg er en engageret og struktureret person, der trives med ansvar.",
-    "Jeg er god til at samarbejde og kan arbejde selvstændigt.",
-    "Mine kolleger beskriver mig som analytisk, nysgerrig og løsningsorienteret.",
-    "I min fritid spiller jeg fodbold og er frivillig i en forening.",
-    "Jeg har kørekort og er vant til at arbejde under tidspres.",
-    "Jeg taler og skriver dansk og engelsk flydende.",
-    "Jeg lærer hurtigt nye systemer og tager gerne initiativ.",
-]
-_POSTING_FILLER = [
-    "Vi tilbyder et uformelt arbejdsmiljø med gode kolleger og fleksible arbejdstider.",
-    "Løn og ansættelsesvilkår efter gældende overenskomst.",
-    "Vi opfordrer alle interesserede uanset alder, køn, religion eller etnisk baggrund til at søge.",
-    "Arbejdsstedet er tæt på offentlig transport.",
-    "Du bliver en del af et fagligt stærkt team med stor faglig sparring.",
-    "Vi holder samtaler løbende, så send din ansøgning hurtigst muligt.",
-    "Stillingen er på 37 timer om ugen.",
-]
-_PUBLIC_EMPLOYERS = ["Københavns Kommune", "Frederiksberg Kommune", "Region Hovedstaden", "Gentofte Kommune",
-                     "Styrelsen for Arbejdsmarked og Rekruttering", "Finansministeriet", "Danmarks Statistik",
-                     "Rigshospitalet", "Hvidovre Hospital", "Københavns Universitet", "DTU", "Miljøstyrelsen",
-                     "Aarhus Kommune", "Odense Kommune", "Region Sjælland", "Skattestyrelsen"]
-_PRIVATE_EMPLOYERS = ["Novo Nordisk A/S", "Ørsted A/S", "A.P. Møller - Mærsk A/S", "Danske Bank A/S", "Rambøll",
-                      "COWI A/S", "Carlsberg A/S", "H. Lundbeck A/S", "Netcompany A/S", "Systematic A/S",
-                      "Coloplast A/S", "DSV A/S", "Vestas", "Nordea", "Deloitte", "PwC", "KPMG", "EY",
-                      "Jobindex A/S", "Salling Group", "Coop Danmark", "TDC NET", "Pandora", "Lego"]
-_NAME_PARTS = ["Nord", "Syd", "Øster", "Vester", "Hav", "Skov", "Lys", "Bro", "Sten", "Kilde", "Fjord", "Eng",
-               "Bakke", "Sø", "Strand", "Vind", "Sol", "Mose", "Dal", "Holm"]
-_NAME_SUFFIXES = ["Consult ApS", "Tech A/S", "Gruppen A/S", "Partners ApS", "& Co ApS", "Solutions ApS",
-                  "Rådgivning", "Analyse ApS", "Instituttet", "Fonden"]
-
-
-@dataclass(frozen=True)
-class Occupation:
-    """One occupation of the hidden job market: what its postings say and whom it attracts."""
-
-    code: str
-    cluster: str
-    field_weights: dict[str, float]
-    qualification_share: float
-    titles: list[str]
-    skills: list[str]
-    tasks: list[str]
-    tools: list[str]
-
-    @property
-    def low_skilled(self) -> bool:
-        return self.cluster == "lavkval"
+VOCABULARY = load_vocabulary()
+OCCUPATIONS = list(VOCABULARY.occupations.values())
 
 
 @dataclass
@@ -387,34 +30,6 @@ class JobsData:
     hires: pd.DataFrame
     # Not written to files: the job behind each posting id (copies on two portals share one), for tests.
     posting_job: pd.Series | None = None
-
-
-def _parse_occupations() -> list[Occupation]:
-    occupations = []
-    for block in _OCCUPATIONS.strip().split("\n\n"):
-        header, *rest = block.splitlines()
-        values: dict[str, str] = {}
-        key = ""
-        for line in rest:
-            if line.startswith("    "):
-                values[key] += " " + line.strip()
-            else:
-                key, _, value = line.strip().partition(": ")
-                values[key] = value
-        code, cluster, fields, share = (part.strip() for part in header.split("|"))
-        weights = {name: float(w) for name, w in (item.split(":") for item in fields.split(","))}
-        occupations.append(Occupation(
-            code, cluster, weights, float(share),
-            *(_split(values[k], sep) for k, sep in (("titles", ";"), ("skills", ","), ("tasks", ";"), ("tools", ","))),
-        ))
-    return occupations
-
-
-def _split(value: str, sep: str) -> list[str]:
-    return [item.strip() for item in value.split(sep) if item.strip()]
-
-
-OCCUPATIONS = _parse_occupations()
 
 
 def _inflect(word: str, rnd: random.Random) -> str:
@@ -442,26 +57,15 @@ def _typo(text: str, rnd: random.Random) -> str:
 
 
 def _skill_text(skill: str, rnd: random.Random) -> str:
-    return _inflect(rnd.choice(SKILL_VARIANTS.get(skill, [skill])), rnd)
-
-
-def _postcode_table() -> pd.DataFrame:
-    path = resources.files("matcher") / "data" / "dk_postcodes.csv"
-    with path.open("r", encoding="utf-8") as handle:
-        table = pd.read_csv(handle, dtype={"postcode": str})
-    return table[table["postcode"] >= "1000"].drop_duplicates("postcode").reset_index(drop=True)
-
-
-def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = (np.radians(x) for x in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return _inflect(rnd.choice(VOCABULARY.skills[skill]), rnd)
 
 
 def _employers(rnd: random.Random, n: int) -> list[str]:
-    names = list(_PUBLIC_EMPLOYERS) + list(_PRIVATE_EMPLOYERS)
+    words = VOCABULARY.employers
+    names = [*words.public, *words.private]
     while len(names) < n:
-        names.append(f"{rnd.choice(_NAME_PARTS)}{rnd.choice(_NAME_PARTS).lower()} {rnd.choice(_NAME_SUFFIXES)}")
+        names.append(f"{rnd.choice(words.name_parts)}{rnd.choice(words.name_parts).lower()} "
+                     f"{rnd.choice(words.name_suffixes)}")
     return names
 
 
@@ -518,9 +122,10 @@ def _sample_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
 
 def _cv_text(occ_d: Occupation, occ_s: Occupation, field: str, skills: list[str], experience: float,
              rnd: random.Random) -> str:
+    words = VOCABULARY.cv
+    subject = rnd.choice(words.subjects.get(field, ["samfundsfag"]))
     parts = [
-        f"Jeg er uddannet {_DEGREES.get(field, 'cand.')} i {rnd.choice(_FIELD_SUBJECTS.get(field, ['samfundsfag']))} "
-        f"fra {rnd.choice(_UNIVERSITIES)}.",
+        f"Jeg er uddannet {words.degrees.get(field, 'cand.')} i {subject} fra {rnd.choice(words.universities)}.",
     ]
     if experience >= 1:
         past_title = rnd.choice(occ_s.titles)
@@ -535,7 +140,7 @@ def _cv_text(occ_d: Occupation, occ_s: Occupation, field: str, skills: list[str]
     if rnd.random() < 0.7:
         parts.append("Jeg har erfaring med " + " og ".join(_skill_text(s, rnd) for s in shown[:2]) + ".")
     parts.append("IT: " + ", ".join(rnd.sample(occ_s.tools, k=min(2, len(occ_s.tools)))) + ".")
-    parts.extend(rnd.sample(_CV_FILLER, k=2))
+    parts.extend(rnd.sample(words.filler, k=2))
     text = " ".join(_typo(p, rnd) for p in parts)
     return text.lower() if rnd.random() < 0.1 else text
 
@@ -556,7 +161,7 @@ def _posting_text(occ: Occupation, title: str, employer: str, skills: list[str],
     else:
         parts.append(rnd.choice(["Ingen krav om uddannelse – vi oplærer dig.", "Erfaring er ikke et krav.",
                                  "Du behøver ingen særlige kvalifikationer."]))
-    parts.extend(rnd.sample(_POSTING_FILLER, k=2))
+    parts.extend(rnd.sample(VOCABULARY.postings.filler, k=2))
     return " ".join(parts)
 
 
@@ -589,8 +194,9 @@ def simulate_jobs(
     """
     market = _Market(rng)
     rnd = market.rnd
-    postcodes = _postcode_table()
-    coords = postcodes.set_index("postcode")[["latitude", "longitude"]]
+    table = postcode_table()
+    coords = table[table.index >= "1000"]  # codes below 1000 are parcel centres and "abroad", not places
+    postcodes = coords.reset_index()
     cohorts = pd.concat([history.assign(_history=True), people.assign(_history=False)], ignore_index=True)
     n_people = len(cohorts)
 
@@ -724,7 +330,7 @@ def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs
         person_skills[skills[i]] = 1.0
         overlap = person_skills[skill_pad[seen]].sum(axis=1)
         occ = job_occ[seen]
-        dist = _haversine_km(home_lat[i], home_lon[i], job_lat[seen], job_lon[seen])
+        dist = haversine_km(home_lat[i], home_lon[i], job_lat[seen], job_lon[seen])
         utility = (
             0.9 * overlap
             + 1.0 * (occ == skill_occ[i])
