@@ -20,7 +20,7 @@ from matcher.postings import active_on, dedupe
 from matcher.progress import OnProgress, report
 from matcher.reasons import ReasonContext, explain
 from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN, FEATURES
-from trial.errors import TrialError
+from trial.errors import ParameterError
 from trial.ledger import Ledger
 
 COLUMNS = ["person_id", "rank", "posting_id", "title", "employer", "postcode", "distance_km", "sources",
@@ -203,13 +203,13 @@ def recommend(model: MatchModel, ledger: Ledger, cvs: pd.DataFrame, postings: pd
               top: int = 10, k: int | None = None, progress: OnProgress | None = None) -> Recommendations:
     """Recommendations for the citizens the ledger has in the treatment arm; everyone else is refused unscored."""
     if top < 1:
-        raise TrialError("--top must be at least 1")
+        raise ParameterError("top", f"must be at least 1; got {top}")
     started = time.perf_counter()
     serve, refused = split_by_arm(ledger, cvs["person_id"])
     kept, _ = dedupe(postings)
     active = active_on(kept, on)
     if active.empty:
-        raise TrialError(f"no posting is open on {on} (published on or before it, deadline not passed); pass --on")
+        raise ParameterError("on", f"no posting is open on {on} (published on or before it, deadline not passed)")
     prepared = time.perf_counter()
     eligible = cvs[serve].reset_index(drop=True)
     scored = score_citizens(model, eligible, active, on=on, top=top, k=k, progress=progress) if len(eligible) \

@@ -93,12 +93,12 @@ def test_a_file_of_the_first_release_still_loads() -> None:
     ("change", "line"),
     [
         (lambda d: d["arms"]["control"].update(n="many"),
-         "analysis.json: not the JSON of `trial analyse`: 'arms.control.n': Input should be a valid integer, unable "
-         "to parse string as an integer (got 'many')"),
+         "analysis.json: not the JSON of `trial analyse`: key 'arms.control.n': Input should be a valid integer, "
+         "unable to parse string as an integer (got 'many')"),
         (lambda d: d["effects"]["days_saved"].pop("estimate"),
-         "analysis.json: not the JSON of `trial analyse`: 'effects.days_saved.estimate' is missing"),
+         "analysis.json: not the JSON of `trial analyse`: missing field 'effects.days_saved.estimate'"),
         (lambda d: d["effects"].update(days_safed={}),
-         "analysis.json: not the JSON of `trial analyse`: 'effects.days_safed' is not a field of this file"),
+         "analysis.json: not the JSON of `trial analyse`: unknown key 'effects.days_safed'"),
     ],
     ids=["wrong type", "missing", "misspelt"],
 )

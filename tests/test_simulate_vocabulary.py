@@ -38,18 +38,18 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    (FIRST, FIRST.replace("cluster", "clustre"), "entry 'occupations.2432.clustre': Extra inputs are not permitted"),
+    (FIRST, FIRST.replace("cluster", "clustre"), "unknown key 'occupations.2432.clustre'"),
     ('titles = ["journalist", "redaktør", "nyhedsredaktør", "webredaktør"]', 'titles = ["journalist", "redaktør"]',
-     "entry 'occupations.2642.titles': List should have at least 3 items after validation, not 2"),
+     "key 'occupations.2642.titles': List should have at least 3 items after validation, not 2"),
     ("qualification_share = 0.9", "qualification_share = 9",
-     "entry 'occupations.2432.qualification_share': Input should be less than or equal to 1"),
+     "key 'occupations.2432.qualification_share': Input should be less than or equal to 1 (got 9)"),
     ("humaniora = 3, samfundsvidenskab = 2", "humanoira = 3, samfundsvidenskab = 2",
-     "entry 'occupations.2432.field_weights': unknown education field 'humanoira' (known: "
+     "key 'occupations.2432.field_weights': unknown education field 'humanoira' (known: "
      "humaniora, samfundsvidenskab, naturvidenskab, teknisk, sundhed, erhvervsøkonomi)"),
     ('"skriftlig formidling", "sociale medier", "presse"', '"skriftlig formidlin", "sociale medier", "presse"',
-     "entry 'occupations.2432.skills': 'skriftlig formidlin' is not a key of [skills]"),
-    ("[occupations.2642]", "[occupations.26420]", "entry 'occupations.26420.code': String should match pattern "
-     "'^\\d{4}$'"),
+     "key 'occupations.2432.skills': 'skriftlig formidlin' is not a key of [skills]"),
+    ("[occupations.2642]", "[occupations.26420]", "key 'occupations.26420.code': String should match pattern "
+     "'^\\d{4}$' (got '26420')"),
 ], ids=["unknown key", "too few titles", "share above 1", "unknown field", "skill without forms", "bad code"])
 def test_malformed_entry_is_one_line_naming_file_and_entry(tmp_path: Path, old: str, new: str, message: str) -> None:
     path = _broken(tmp_path, old, new)

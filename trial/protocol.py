@@ -6,11 +6,12 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trial.errors import InputError
+from trial.files import first_problem
 
 
 class _Strict(BaseModel):
@@ -192,10 +193,6 @@ class Protocol(_Strict):
         return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
 def parse_protocol(text: str, *, source: str = "<protocol>") -> Protocol:
     """Validate protocol TOML text; any problem becomes one InputError naming the key."""
     try:
@@ -205,20 +202,7 @@ def parse_protocol(text: str, *, source: str = "<protocol>") -> Protocol:
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelt key shows up twice (unknown + missing); naming the unknown one points at the typo.
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        key = _where(err["loc"])
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            msg = f"unknown key '{key}'"
-        elif kind == "missing":
-            msg = f"missing field '{key}'"
-        elif kind == "value_error":
-            msg = str(err["msg"]).removeprefix("Value error, ")
-        else:
-            msg = f"key '{key}': {err['msg']} (got {err.get('input')!r})"
-        raise InputError(msg, file=source) from None
+        raise InputError(first_problem(exc), file=source) from None
 
 
 def load_protocol(path: str | Path) -> Protocol:

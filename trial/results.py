@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trial.errors import InputError
+from trial.files import first_problem
 
 Number = float | None
 """A finite number, or None where the data cannot support one."""
@@ -392,21 +393,6 @@ class AnalysisResult(Result):
             return cls.model_validate_json(text)
         except ValidationError as exc:
             raise InputError(f"not the JSON of `trial analyse`: {first_problem(exc)}", file=source) from None
-
-
-def first_problem(exc: ValidationError) -> str:
-    """The first error of a pydantic validation as one line: the dotted field, what is wrong and what was given."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    if error["type"] == "json_invalid":
-        return f"invalid JSON ({error.get('ctx', {}).get('error', error['msg'])})"
-    if error["type"] == "missing":
-        return f"'{where}' is missing"
-    if error["type"] == "extra_forbidden":
-        return f"'{where}' is not a field of this file"
-    given = error.get("input")
-    shown = f" (got {given!r:.40})" if not isinstance(given, (dict, list)) else ""
-    return f"'{where}': {error['msg']}{shown}" if where else f"{error['msg']}{shown}"
 
 
 # --- what else a report shows -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from trial.cli import _sources as sources
+import trial.cli._sources as sources
 from trial.cli._app import ALLOW_FUTURE, app, emit_json, json_option, lang_option, language, not_future
 from trial.cli._progress import progress_bar
 

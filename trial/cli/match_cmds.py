@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 
 import typer
 
+from matcher.schema import DEFAULT_CANDIDATES
 from trial.cli._app import ALLOW_FUTURE, date_option, emit_json, json_option, lang_option, match_app, not_future
+from trial.cli._progress import progress_bar
 
 CVS = typer.Option(..., "--cvs", help="CVs: person_id or cpr, cv_text, desired_titles (;-separated), ...")
 POSTINGS = typer.Option(..., "--postings", help="Postings from one or more portals (CSV, Parquet or Excel).")
@@ -17,13 +18,9 @@ MODEL = typer.Option(..., "--model", help="Model folder written by `trial match 
 SECRET_FILE = typer.Option(
     None, "--secret-file", help="Trial secret for files with cpr instead of person_id. Default: $TRIAL_SECRET."
 )
-CANDIDATES = typer.Option(None, "--candidates", min=10, help="Candidates per citizen before ranking (default 300).")
-
-
-def _progress(message: str) -> None:
-    # Progress goes to stderr, so stdout stays the result.
-    if sys.stderr.isatty():
-        typer.echo(f"  {message}", err=True)
+CANDIDATES = typer.Option(
+    None, "--candidates", min=10, help=f"Candidates per citizen before ranking (default {DEFAULT_CANDIDATES})."
+)
 
 
 @match_app.command("train")
@@ -46,8 +43,9 @@ def train(
     cv_frame = read_cvs(cvs, secret_file=secret_file)
     hire_frame = read_hires(hires, secret_file=secret_file)
     posting_frame = read_postings(postings)
-    model = fit(cv_frame, posting_frame, hire_frame, until=until,
-                k=candidates or 300, progress=_progress)
+    with progress_bar() as bar:
+        model = fit(cv_frame, posting_frame, hire_frame, until=until, k=candidates or DEFAULT_CANDIDATES,
+                    progress=bar)
     model.save(out)
     m = model.meta["metrics"]
     typer.echo(f"model written to {out}: {m['queries']} citizens, {m['candidate_pairs']:,} candidate pairs, "
@@ -83,8 +81,9 @@ def evaluate(
 
     loaded = MatchModel.load(model)
     cv_frame = read_cvs(cvs, secret_file=secret_file, demographics=parse_cprs)
-    result = run(loaded, cv_frame, read_postings(postings), read_hires(hires, secret_file=secret_file),
-                 since=since, progress=_progress)
+    with progress_bar() as bar:
+        result = run(loaded, cv_frame, read_postings(postings), read_hires(hires, secret_file=secret_file),
+                     since=since, progress=bar)
     emit_json(result, json_out, lambda: show_evaluation(result, lang or "en"))
 
 
@@ -119,7 +118,8 @@ def recommend(
     posting_frame = read_postings(postings)
     with Ledger.open(db) as ledger:
         day = not_future(as_of, "--as-of", allow_future)
-        result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, progress=_progress)
+        with progress_bar() as bar:
+            result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, progress=bar)
         write_outputs(result, out, trained_until=str(loaded.meta.get("trained_until", "")))
         logged = log_shown(ledger, result)
     r = result.refused

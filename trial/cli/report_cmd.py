@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from trial.cli import _sources as sources
+import trial.cli._sources as sources
 from trial.cli._app import ALLOW_FUTURE, app, lang_option, not_future, output_path
 from trial.cli._progress import progress_bar
 

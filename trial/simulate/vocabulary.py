@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trial.errors import InputError
+from trial.files import first_problem
 from trial.simulate.claimants import FIELDS
 
 
@@ -96,7 +97,7 @@ class Vocabulary(_Frozen):
         for code, occupation in self.occupations.items():
             missing = [s for s in occupation.skills if s not in self.skills]
             if missing:
-                raise ValueError(f"entry 'occupations.{code}.skills': '{missing[0]}' is not a key of [skills]")
+                raise ValueError(f"key 'occupations.{code}.skills': '{missing[0]}' is not a key of [skills]")
         return self
 
 
@@ -114,9 +115,4 @@ def load_vocabulary(path: Path | Traversable | None = None) -> Vocabulary:
     try:
         return Vocabulary.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelt key shows up twice (unknown + missing); naming the unknown one points at the typo.
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        entry = ".".join(str(part) for part in err["loc"])
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise InputError(f"entry '{entry}': {message}" if entry else message, file=str(path)) from None
+        raise InputError(first_problem(exc), file=str(path)) from None
