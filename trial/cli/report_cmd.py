@@ -37,12 +37,13 @@ def report_command(
     not_future(as_of, "--as-of", allow_future)
     output_path(out)
     if pdf is not None:
-        from reports.render import find_chromium
+        from reports.pdf import find_chromium
 
         if find_chromium() is None:
             raise TrialError("--pdf needs Chromium, which is not installed (Debian: apt-get install chromium)")
 
-    from reports.render import ReportInputs, print_pdf, render_html
+    from reports.pdf import print_pdf
+    from reports.render import ReportInputs, render_html
 
     started = time.perf_counter()
     # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
