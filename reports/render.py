@@ -7,7 +7,6 @@ arranges numbers, hides small cells (`reports.disclosure`), draws figures (`repo
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from reports import disclosure, plots
+from reports.blinding import BLIND_LETTERS, arm_order, invert, negate
 from reports.disclosure import Hidden
 from trial.errors import TrialError
 from trial.protocol import Protocol
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from trial.evaluation import Evaluation
 
 TEMPLATES = Path(__file__).parent / "templates"
-BLIND_LETTERS = ("A", "B")
 
 
 @dataclass
@@ -103,47 +102,8 @@ def _effect(node: Any) -> dict[str, Any] | None:
     }
 
 
-def _negate(effect: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The same difference the other way round (B − A instead of A − B)."""
-    if effect is None:
-        return None
-    out = dict(effect)
-    out["estimate"] = -effect["estimate"]
-    for key in ("ci", "ci_bootstrap"):
-        if effect.get(key):
-            lo, hi = effect[key]
-            out[key] = (-hi, -lo)
-    return out
-
-
-def _invert(effect: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The same ratio the other way round (1/HR, interval inverted)."""
-    if effect is None or not effect["estimate"]:
-        return effect
-    out = dict(effect)
-    out["estimate"] = 1.0 / effect["estimate"]
-    for key in ("ci", "ci_bootstrap"):
-        if effect.get(key) and effect[key][0] > 0:
-            lo, hi = effect[key]
-            out[key] = (1.0 / hi, 1.0 / lo)
-    return out
-
-
 def _hide_effect(effect: dict[str, Any] | None, min_cell: int) -> Any:
     return Hidden(min_cell) if effect is not None else None
-
-
-def arm_order(protocol: Protocol, blind: bool, blind_seed: int | None = None) -> list[str]:
-    """Arm names in page order: treatment then control; blinded, a coin toss decides which arm is "A".
-
-    The toss uses the operating system's randomness unless a seed is given (tests), so nothing in the
-    protocol, the data or the report predicts which arm is A.
-    """
-    order = [protocol.treatment_arm, protocol.control_arm]
-    if not blind:
-        return order
-    flip = secrets.randbelow(2) if blind_seed is None else int(np.random.default_rng(blind_seed).integers(2))
-    return order[::-1] if flip else order
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -249,11 +209,11 @@ class _Builder:
 
     def difference(self, node: Any) -> dict[str, Any] | None:
         effect = _effect(node)
-        return _negate(effect) if self.flip else effect
+        return negate(effect) if self.flip else effect
 
     def ratio(self, node: Any) -> dict[str, Any] | None:
         effect = _effect(node)
-        return _invert(effect) if self.flip else effect
+        return invert(effect) if self.flip else effect
 
     def _enough(self) -> bool:
         return all(not disclosure.too_small(n, self.min_cell) for n in self.arm_n.values())
