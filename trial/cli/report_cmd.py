@@ -43,14 +43,14 @@ def report_command(
             raise TrialError("--pdf needs Chromium, which is not installed (Debian: apt-get install chromium)")
 
     from reports.pdf import print_pdf
-    from reports.render import ReportInputs, render_html
+    from reports.render import render_html
 
     started = time.perf_counter()
     # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
     evaluation = sources.load(outcomes, protocol, db, allocations, secret_file, record_paths=False)
     result = evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed)
     analysed = time.perf_counter()
-    html = render_html(ReportInputs.from_evaluation(evaluation, result), lang=lang, blind=blind)
+    html = render_html(evaluation.report_inputs(result), lang=lang, blind=blind)
     out.write_text(html, encoding="utf-8")
     rendered = time.perf_counter()
     typer.echo(f"wrote {out} (analysis {analysed - started:.1f} s, rendering {rendered - analysed:.1f} s)")
