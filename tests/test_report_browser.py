@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reports.pdf import CHROMIUM_FLAGS, find_chromium
 from reports.plots import ARM_COLOURS
-from reports.render import CHROMIUM_FLAGS, find_chromium
 from tests.test_report_support import ROSSI_AS_OF, run, write_rossi
 
 CHROMIUM = find_chromium()

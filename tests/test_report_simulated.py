@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from reports.render import ReportInputs, arm_order, render_html
+from reports.blinding import arm_order
+from reports.render import render_html
 from tests.test_report_support import (
     analyse_json,
     check_headline_figures,
@@ -19,8 +20,9 @@ from tests.test_report_support import (
     small_numbers,
     soup_of,
 )
-from trial.demo import init_and_enrol
+from trial.demo import demo_evaluation, init_and_enrol
 from trial.ledger import Ledger
+from trial.results import AnalysisResult
 from trial.savings import savings
 from trial.simulate import default_protocol_path, simulate, six_month_cut
 
@@ -40,16 +42,9 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run("report", *source, "--seed", "7", "--out", str(html["da"]))
     run("report", *source, "--seed", "7", "--out", str(html["blind"]), "--blind")
     run("report", *source, "--seed", "7", "--out", str(html["blind_en"]), "--blind", "--lang", "en")
+    inputs = demo_evaluation(data, db).report_inputs(AnalysisResult.load(folder / "analysis.json"))
     with Ledger.open(db) as ledger:
         protocol = ledger.protocol()
-        inputs = ReportInputs(
-            protocol=protocol,
-            result=analysis,
-            allocations=ledger.allocations(),
-            screening=ledger.screening(),
-            withdrawals=ledger.withdrawals(),
-            ledger_head=ledger.head_hash(),
-        )
         screening = ledger.screening()
     return {"analysis": analysis, "html": html, "protocol": protocol, "inputs": inputs, "screening": screening}
 

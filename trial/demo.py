@@ -155,10 +155,10 @@ def _report_step(
     out: Path, evaluation: Evaluation, result: AnalysisResult, savings: SavingsResult, say: Say
 ) -> Path:
     """Render the six-month HTML report from the analysis and the ledger's counts."""
-    from reports.render import ReportInputs, render_html
+    from reports.render import render_html
 
     path = out / "report.html"
-    path.write_text(render_html(ReportInputs.from_evaluation(evaluation, result, savings)), encoding="utf-8")
+    path.write_text(render_html(evaluation.report_inputs(result, savings)), encoding="utf-8")
     say(f"  written: {path}")
     return path
 

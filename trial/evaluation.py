@@ -18,7 +18,10 @@ from trial.analysis import analyse
 from trial.errors import ParameterError, TrialError
 from trial.outcomes import read_spells
 from trial.protocol import Protocol, load_protocol
-from trial.results import AnalysisResult
+from trial.results import AnalysisResult, BaselineRow, ReportInputs, SavingsResult
+from trial.savings import savings as savings_of
+from trial.screening import consort_screening
+from trial.status import baseline_table
 
 
 def sha256_file(path: str | Path) -> str:
@@ -55,6 +58,35 @@ class Evaluation:
             inputs=self.inputs,
             **options,
         )
+
+    def report_inputs(self, result: AnalysisResult, savings: SavingsResult | None = None) -> ReportInputs:
+        """Everything the report of `result` shows, computed here so that the renderer only renders.
+
+        The baseline table and the screening counts come from this evaluation's allocations and ledger; the savings
+        box from `savings`, or else from the protocol's finance model (see `report_savings`).
+        """
+        arms = [result.meta.arms.treatment, result.meta.arms.control]
+        variables = list(dict.fromkeys(["age", *self.protocol.analysis.covariates]))
+        return ReportInputs(
+            protocol=self.protocol,
+            result=result,
+            screening=None if self.screening is None else consort_screening(self.screening),
+            baseline=[BaselineRow.model_validate(row) for row in baseline_table(self.allocations, variables, arms)],
+            savings=report_savings(self.protocol, result) if savings is None else savings,
+            ledger_head=self.ledger_head,
+        )
+
+
+def report_savings(protocol: Protocol, result: AnalysisResult) -> SavingsResult | None:
+    """Kroner of the days saved for the report's savings box; None without finance target groups or an estimate.
+
+    Computed whether or not the report will show them: the report leaves them out when blind or the effect is hidden.
+    """
+    effect = result.effects.days_saved
+    if not protocol.finance.target_groups or effect.estimate is None:
+        return None
+    low, high = effect.ci
+    return savings_of(protocol, effect.estimate, None if low is None or high is None else (low, high))
 
 
 def load_evaluation(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trial.errors import InputError
 from trial.files import first_problem
+from trial.protocol import Protocol
 
 Number = float | None
 """A finite number, or None where the data cannot support one."""
@@ -520,6 +521,20 @@ class SavingsResult(Result):
     def to_json(self) -> str:
         """The JSON of `trial savings --json`."""
         return self.model_dump_json(indent=2)
+
+
+# --- the report ---------------------------------------------------------------------------------------------------
+
+
+class ReportInputs(Result):
+    """Everything a report shows, computed before it is rendered: the analysis and what the ledger and finance add."""
+
+    protocol: Protocol
+    result: AnalysisResult
+    screening: Screening | None = Field(default=None, description="None without a ledger (an allocation file).")
+    baseline: list[BaselineRow] = Field(default_factory=list, description="Rows of trial.status.baseline_table.")
+    savings: SavingsResult | None = Field(default=None, description="None without target groups or an estimate.")
+    ledger_head: str | None = None
 
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.json"

@@ -38,12 +38,13 @@ def report_command(
     not_future(as_of, "--as-of", allow_future)
     output_path(out)
     if pdf is not None:
-        from reports.render import find_chromium
+        from reports.pdf import find_chromium
 
         if find_chromium() is None:
             raise TrialError("--pdf needs Chromium, which is not installed (Debian: apt-get install chromium)")
 
-    from reports.render import ReportInputs, print_pdf, render_html
+    from reports.pdf import print_pdf
+    from reports.render import render_html
 
     started = time.perf_counter()
     # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
@@ -51,7 +52,7 @@ def report_command(
     with progress_bar() as step:
         result = evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed, progress=step)
     analysed = time.perf_counter()
-    html = render_html(ReportInputs.from_evaluation(evaluation, result), lang=lang, blind=blind)
+    html = render_html(evaluation.report_inputs(result), lang=lang, blind=blind)
     out.write_text(html, encoding="utf-8")
     rendered = time.perf_counter()
     typer.echo(f"wrote {out} (analysis {analysed - started:.1f} s, rendering {rendered - analysed:.1f} s)")
