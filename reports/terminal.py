@@ -44,8 +44,8 @@ def _say(out: Any, line: str) -> None:
 def show_enrolment(summary: Mapping[str, Any], lang: str, out: Any = None) -> None:
     """What one `trial enrol` run did: rows read, exclusions by reason, people kept and newly enrolled by arm.
 
-    `summary` holds file, as_of, read, duplicate_rows, excluded ({reason: (label, n)}), already_enrolled, enrolled
-    ({arm: n}) and, when a list was written, roster_written ({path, n, treatment_only}).
+    `summary` holds file, as_of, read, blank_rows, duplicate_rows, excluded ({reason: (label, n)}), already_enrolled,
+    enrolled ({arm: n}) and lists (one line per list written).
     """
     out = out or console()
     f = Numbers(lang)
@@ -53,6 +53,9 @@ def show_enrolment(summary: Mapping[str, Any], lang: str, out: Any = None) -> No
     _say(out, f"{summary['file']}: " + (f"{f.count(summary['read'])} rækker læst (lodtrækningsdato {summary['as_of']})"
                                        if da else f"read {f.count(summary['read'])} rows (enrolment date "
                                        f"{summary['as_of']})"))
+    if not summary["read"]:
+        _say(out, "  " + f.words("filen har kun en overskrift og ingen datarækker: ingen at vurdere",
+                                 "the file has a header but no data rows: no one to assess"))
     if summary.get("blank_rows"):
         _say(out, f"  {f.words('tomme rækker sprunget over', 'blank rows skipped')}: {f.count(summary['blank_rows'])}")
     if summary.get("duplicate_rows"):

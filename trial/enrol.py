@@ -29,6 +29,20 @@ REQUIRED = ["cpr", "registered_on", "education_level", "benefit", "has_cv"]
 OPTIONAL = ["birth_date", "sex", "education_field", "postcode", "jobcenter_unit"]
 _SEX = {"k": "K", "kvinde": "K", "f": "K", "female": "K", "m": "M", "mand": "M", "male": "M"}
 UNKNOWN = "ukendt"
+# Header names of the job centre's own exports, beside the English ones (matched in any case, with spaces, hyphens
+# or dots for underscores). A column found under neither is listed with the columns the file has.
+DANISH_ALIASES: dict[str, list[str]] = {
+    "cpr": ["CPR-nr", "CPR-nummer", "Personnummer"],
+    "registered_on": ["Tilmeldt dato", "Tilmeldingsdato", "Ledig fra", "Ledighedsdato"],
+    "education_level": ["Uddannelsesniveau", "Udd. niveau", "Uddannelsesgruppe"],
+    "benefit": ["Ydelse", "Ydelsestype", "Ydelsesgruppe"],
+    "has_cv": ["CV i Min plan", "CV i Jobnet", "Har CV"],
+    "birth_date": ["Fødselsdato", "Foedselsdato"],
+    "sex": ["Køn", "Koen"],
+    "education_field": ["Uddannelsesområde", "Fagområde", "Uddannelsesretning"],
+    "postcode": ["Postnummer", "Postnr"],
+    "jobcenter_unit": ["Jobcenterenhed", "Jobcenter-enhed"],
+}
 
 
 @dataclass
@@ -43,6 +57,7 @@ class EnrolResult:
     excluded: dict[str, int]
     enrolled: dict[str, int]
     roster: pd.DataFrame = field(repr=False)
+    blank_rows: int = 0
 
     @property
     def newly_enrolled(self) -> int:
@@ -53,7 +68,7 @@ def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.Data
     """Read and type a claimant file; any bad cell raises InputError naming file, row and column."""
     extra = [c for c in protocol.eligibility.require if c not in REQUIRED + OPTIONAL]
     extra += [c for c in protocol.analysis.covariates if c not in REQUIRED + OPTIONAL + extra + ["age", "age_band"]]
-    frame = read_table(path, required=REQUIRED + extra, optional=OPTIONAL)
+    frame = read_table(path, required=REQUIRED + extra, optional=OPTIONAL, aliases=DANISH_ALIASES)
     file = frame.attrs["file"]
     ids = parse_cprs(frame)
     typed = pd.DataFrame({"cpr": ids["cpr"], ROW: frame[ROW]})
@@ -99,6 +114,7 @@ def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.Data
     typed["age_band"] = age_band(typed["age"], protocol.randomisation.age_band_cuts)
     typed.attrs["file"] = file
     typed.attrs["sha256"] = frame.attrs["sha256"]
+    typed.attrs["blank_rows"] = frame.attrs["blank_rows"]
     return _drop_duplicates(typed)
 
 
@@ -187,6 +203,7 @@ def enrol_file(
             "file": Path(path).name,
             "file_sha256": claimants.attrs["sha256"],
             "read": len(claimants) + claimants.attrs["duplicate_rows"],
+            "blank_rows": claimants.attrs["blank_rows"],
             "duplicate_rows": claimants.attrs["duplicate_rows"],
             "already_enrolled": int(already.sum()),
             "eligible": len(eligible) + int(already.sum()),
@@ -210,6 +227,7 @@ def enrol_file(
         excluded=summary["excluded"],
         enrolled=enrolled,
         roster=roster.reset_index(drop=True),
+        blank_rows=summary["blank_rows"],
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trial.cpr import excel_hint
 from trial.errors import InputError, SecretError
 
 ENV_VAR = "TRIAL_SECRET"
@@ -104,5 +105,6 @@ def pseudonymise(
     if bad.any():
         position = int(bad.to_numpy().nonzero()[0][0])
         row = int(rows.iloc[position]) if rows is not None else position + 2
-        raise InputError("not a CPR number (10 digits)", file=file, row=row, column="cpr")
+        raise InputError("not a CPR number (10 digits)" + excel_hint(text.iloc[position]), file=file, row=row,
+                         column="cpr")
     return pd.Series(pseudonymise_many(text, secret), index=cprs.index, name="person_id")

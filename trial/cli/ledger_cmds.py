@@ -162,6 +162,7 @@ def enrol(
             "file": str(file),
             "as_of": day.isoformat(),
             "read": result.read,
+            "blank_rows": result.blank_rows,
             "duplicate_rows": result.duplicate_rows,
             "excluded": {code: (reason_label(code, lang), n) for code, n in result.excluded.items()},
             "already_enrolled": result.already_enrolled,
