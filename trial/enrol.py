@@ -163,7 +163,11 @@ def enrol_file(
     as_of: date,
     protocol: Protocol | None = None,
 ) -> EnrolResult:
-    """Enrol one claimant file into the ledger; idempotent for people enrolled before."""
+    """Enrol one claimant file into the ledger; idempotent for people enrolled before.
+
+    A secret other than the ledger's is refused before the file is read, and again under the write lock.
+    """
+    ledger.check_secret(secret)
     active = ledger.protocol()
     if protocol is not None and protocol.fingerprint != active.fingerprint:
         raise LedgerError(
@@ -179,6 +183,7 @@ def enrol_file(
     covariates = [c for c in active.analysis.covariates if c in claimants.columns and c not in strata]
 
     with ledger.transaction():
+        ledger.check_secret(secret)
         known = ledger.arms_of(claimants["person_id"])
         already = claimants["person_id"].isin(known.keys())
         reasons = screen(claimants[~already], active, when)

@@ -1,16 +1,18 @@
 """The trial ledger: one append-only SQLite table whose rows form a SHA-256 hash chain.
 
-Every fact of the trial is a row: the frozen protocol, amendments, enrolments (pseudonym, stratum, arm),
-screening counts, withdrawals and the recommendations shown. Triggers refuse UPDATE and DELETE, and because
-each row's hash covers its content and the previous row's hash, `verify` detects a change made even after
-the triggers were dropped.
+Every fact of the trial is a row: the frozen protocol, the check of its secret, amendments, enrolments
+(pseudonym, stratum, arm), screening counts, withdrawals and the recommendations shown. Triggers refuse UPDATE and
+DELETE, and because each row's hash covers its content and the previous row's hash, `verify` detects a change made
+even after the triggers were dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,9 +23,11 @@ from typing import Any
 
 import pandas as pd
 
-from trial.errors import LedgerError
+from trial.errors import LedgerError, SecretError
 from trial.protocol import Protocol, parse_protocol
-from trial.secret import PSEUDONYM_HEX
+from trial.randomise import BlockRandomiser
+from trial.secret import PSEUDONYM_HEX, key_check, load_secret
+from trial.tables import column_names
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
@@ -51,6 +55,10 @@ BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: rows cannot be deleted'); 
 TRIGGERS = ("log_no_update", "log_no_delete")
 _CPR_LIKE = re.compile(r"\d{6}-?\d{4}")
 _PSEUDONYM = re.compile(rf"[0-9a-f]{{{PSEUDONYM_HEX}}}")
+WRONG_SECRET = (
+    "this secret is not the one this ledger was created with; give the trial's own secret "
+    "($TRIAL_SECRET holds the secret itself, $TRIAL_SECRET_FILE or --secret-file the path of its file)"
+)
 
 
 def _reason(text: str, what: str) -> str:
@@ -104,12 +112,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _key_check_body(secret: bytes) -> dict[str, str]:
+    salt = secrets.token_hex(16)
+    return {"salt": salt, "check": key_check(secret, salt)}
+
+
 class Ledger:
     """An open ledger file. Writes go through `transaction()`, which holds SQLite's write lock throughout."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.path = path
         self.db = connection
+        self.read_only = read_only
 
     # -- opening -------------------------------------------------------------------------------------------
     @staticmethod
@@ -120,8 +134,18 @@ class Ledger:
         return connection
 
     @classmethod
-    def create(cls, path: str | Path, protocol: Protocol, protocol_text: str) -> Ledger:
-        """Create a new ledger with the protocol frozen in its first row; never overwrite a file."""
+    def create(
+        cls,
+        path: str | Path,
+        protocol: Protocol,
+        protocol_text: str,
+        *,
+        secret: bytes | None = None,
+    ) -> Ledger:
+        """Create a new ledger with the protocol frozen in its first row and, given the secret, its key check.
+
+        A file is never overwritten; a ledger created without the secret gets its key check at the first use of one.
+        """
         path = Path(path)
         if path.exists():
             raise LedgerError(f"{path} exists already; a ledger is never overwritten")
@@ -132,7 +156,10 @@ class Ledger:
             connection.executescript(_SCHEMA)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             ledger = cls(path, connection)
-            ledger.append([Entry("protocol", _now(), _protocol_body(protocol, protocol_text))])
+            entries = [Entry("protocol", _now(), _protocol_body(protocol, protocol_text))]
+            if secret is not None:
+                entries.append(Entry("key_check", _now(), _key_check_body(secret)))
+            ledger.append(entries)
         except BaseException:
             connection.close()
             path.unlink(missing_ok=True)
@@ -140,8 +167,8 @@ class Ledger:
         return ledger
 
     @classmethod
-    def open(cls, path: str | Path) -> Ledger:
-        """Open an existing ledger, refusing files that are not one."""
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Ledger:
+        """Open an existing ledger, refusing files that are not one; one opened `read_only` refuses every write."""
         path = Path(path)
         if not path.is_file():
             raise LedgerError(f"ledger {path} not found (create it with: trial init --protocol FILE --db {path})")
@@ -157,7 +184,7 @@ class Ledger:
         if "log" not in tables or version != SCHEMA_VERSION:
             connection.close()
             raise LedgerError(f"{path} is not a trial ledger of this version (schema {version})")
-        return cls(path, connection)
+        return cls(path, connection, read_only=read_only)
 
     def close(self) -> None:
         self.db.close()
@@ -172,6 +199,8 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[Ledger]:
         """BEGIN IMMEDIATE … COMMIT: concurrent writers queue on the lock; any failure rolls everything back."""
+        if self.read_only:
+            raise LedgerError(f"{self.path} was opened for reading only")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self
@@ -198,6 +227,44 @@ class Ledger:
         """Append entries in a transaction of their own."""
         with self.transaction():
             return self._append(entries)
+
+    def check_secret(self, secret: bytes) -> None:
+        """Refuse a secret other than the one the ledger was created with (SecretError), before anything is written.
+
+        A ledger made before key checks proves the secret by regenerating its allocations instead; inside a write
+        transaction its key check is then recorded, so the next command needs one HMAC.
+        """
+        row = self.db.execute("SELECT body FROM log WHERE kind = 'key_check' ORDER BY seq LIMIT 1").fetchone()
+        if row is not None:
+            stored = json.loads(row[0])
+            if not hmac.compare_digest(key_check(secret, stored["salt"]), stored["check"]):
+                raise SecretError(WRONG_SECRET)
+            return
+        checked, problem = self.replay_allocations(secret)
+        if problem is not None:
+            raise SecretError(f"{WRONG_SECRET} (without a key check, its allocations tell: {problem})")
+        if self.db.in_transaction and not self.read_only:
+            reason = f"key check added to a ledger made without one; the secret regenerated its {checked} allocations"
+            self._append([Entry("key_check", _now(), _key_check_body(secret) | {"reason": reason})])
+
+    def replay_allocations(self, secret: bytes) -> tuple[int, str | None]:
+        """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named."""
+        randomiser = BlockRandomiser.for_protocol(self.protocol(), secret)
+        positions: dict[str, int] = {}
+        checked = 0
+        rows = self.db.execute(
+            "SELECT seq, arm, stratum, body FROM log WHERE kind = 'enrolment' ORDER BY seq"
+        ).fetchall()
+        for seq, arm, stratum, body in rows:
+            position = positions.get(stratum, 0)
+            positions[stratum] = position + 1
+            expected = randomiser.assign(stratum, position)
+            if expected.arm != arm or expected.block != json.loads(body).get("block"):
+                return checked, (
+                    f"row {seq}: arm '{arm}' is not the one the allocation sequence gives ('{expected.arm}')"
+                )
+            checked += 1
+        return checked, None
 
     def amend(self, protocol: Protocol, protocol_text: str, reason: str) -> None:
         """Record a protocol amendment; arms and randomisation cannot change once anyone is enrolled."""
@@ -377,3 +444,18 @@ class Ledger:
 
 def _protocol_body(protocol: Protocol, text: str) -> dict[str, Any]:
     return {"fingerprint": protocol.fingerprint, "id": protocol.id, "version": protocol.version, "text": text}
+
+
+def checked_secret(db: str | Path, data_file: str | Path, secret_file: str | Path | None = None) -> bytes | None:
+    """The secret for a data file keyed by CPR number, refused unless it is the ledger's; None for other files.
+
+    The ledger is only read: a ledger without a key check is checked by its allocations, and gets one recorded
+    by the next command that writes.
+    """
+    names = column_names(data_file)
+    if "cpr" not in names or "person_id" in names:
+        return None
+    secret = load_secret(secret_file)
+    with Ledger.open(db, read_only=True) as ledger:
+        ledger.check_secret(secret)
+    return secret

@@ -19,11 +19,10 @@ from trial.cli._app import (
     output_path,
     protocol_app,
 )
+from trial.cli._sources import secret_option
 
 DB = typer.Option(..., "--db", help="The trial ledger (SQLite file).")
-SECRET_FILE = typer.Option(
-    None, "--secret-file", help="File holding the trial secret (mode 0600). Default: $TRIAL_SECRET."
-)
+SECRET_FILE = secret_option("which keys the pseudonyms and the allocation sequence")
 
 
 @protocol_app.command("check")
@@ -67,10 +66,11 @@ def protocol_check(file: Path = typer.Argument(..., help="Protocol TOML file."))
 
 
 @app.command()
-def keygen(file: Path = typer.Argument(..., help="Where to write the new secret.")) -> None:
-    """Write a new random trial secret with mode 0600 (never overwrites).
+def keygen(file: Path = typer.Argument(..., help="Where to write the new secret (its folder is created).")) -> None:
+    """Write a new random trial secret with mode 0600 (never overwrites), creating its folder with mode 0700.
 
-    Keep it apart from the ledger: it keys the pseudonyms and the allocation sequence.
+    Keep it apart from the ledger: it keys the pseudonyms and the allocation sequence. Only a new trial needs a
+    new secret: a ledger refuses any secret but the one it was created with.
 
     Example: trial keygen ~/.trial/bc16.key
     """
@@ -83,17 +83,25 @@ def keygen(file: Path = typer.Argument(..., help="Where to write the new secret.
 def init(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML file to freeze in the ledger."),
     db: Path = DB,
+    secret_file: Path | None = SECRET_FILE,
 ) -> None:
-    """Create a new ledger with the protocol frozen in it; an existing file is never overwritten.
+    """Create a new ledger with the protocol frozen in it and a check of the secret; a file is never overwritten.
 
-    Example: trial init --protocol protocols/bc16-jobmatch.toml --db bc16.db
+    From then on every command refuses a secret other than this one.
+
+    Example: trial init --protocol protocols/bc16-jobmatch.toml --db bc16.db --secret-file ~/.trial/bc16.key
     """
     from trial.ledger import Ledger
     from trial.protocol import load_protocol
+    from trial.secret import load_secret, secret_given
 
     p = load_protocol(protocol)
-    with Ledger.create(db, p, protocol.read_text(encoding="utf-8")) as ledger:
+    key = load_secret(secret_file) if secret_given(secret_file) else None
+    text = protocol.read_text(encoding="utf-8")
+    with Ledger.create(db, p, text, secret=key) as ledger:
         typer.echo(f"created {db} for {p.id} {p.version}; protocol fingerprint {p.fingerprint}")
+        typer.echo("key check of the secret stored: any other secret will be refused" if key is not None else
+                   "no secret given: the first command that uses one stores its key check")
         typer.echo(f"ledger head {ledger.head_hash()}")
 
 
@@ -130,9 +138,9 @@ def enrol(
     """Screen a claimant extract, pseudonymise, randomise the eligible and append them to the ledger.
 
     Idempotent: people enrolled before keep their arm. The whole file is checked first; nothing is stored from a
-    file with an error.
+    file with an error, or under a secret other than the ledger's.
 
-    Example: TRIAL_SECRET=... trial enrol claimants-2026-W48.csv --db bc16.db --out treatment-list.csv
+    Example: trial enrol claimants-2026-W48.csv --db bc16.db --secret-file ~/.trial/bc16.key --out list.csv
     """
     day = not_future(as_of, "--as-of", allow_future)
     from reports.terminal import show_enrolment
@@ -180,25 +188,27 @@ def verify(
 ) -> None:
     """Prove the ledger is intact: recompute the hash chain and, with the secret, regenerate every allocation.
 
-    Exit code 0 when intact, 1 naming the first bad row.
+    Exit code 0 when intact, 1 naming the first bad row, 2 for a secret other than the ledger's. A ledger made
+    without a key check gets one here once the secret has regenerated its allocations.
 
-    Example: TRIAL_SECRET=... trial verify --db bc16.db
+    Example: trial verify --db bc16.db --secret-file ~/.trial/bc16.key
     """
-    import os
-
     from trial.audit import audit
     from trial.ledger import Ledger
-    from trial.secret import ENV_VAR, load_secret
+    from trial.secret import load_secret, secret_given
 
-    key = load_secret(secret_file) if (secret_file or os.environ.get(ENV_VAR)) else None
+    key = load_secret(secret_file) if secret_given(secret_file) else None
     with Ledger.open(db) as ledger:
+        if key is not None and ledger.verify_chain().ok:
+            with ledger.transaction():
+                ledger.check_secret(key)
         result = audit(ledger, key)
     if not result.ok:
         typer.echo(f"NOT INTACT: {result.allocation_problem or result.chain.message}", err=True)
         raise typer.Exit(1)
     typer.echo(f"intact: {result.chain.message}")
     if result.allocations_checked is None:
-        typer.echo("allocations not regenerated: no secret given ($TRIAL_SECRET or --secret-file)")
+        typer.echo("allocations not regenerated: no secret given (--secret-file, $TRIAL_SECRET_FILE or $TRIAL_SECRET)")
     else:
         typer.echo(f"allocations regenerated from the secret: {result.allocations_checked} match")
 

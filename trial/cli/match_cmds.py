@@ -9,14 +9,13 @@ from pathlib import Path
 import typer
 
 from trial.cli._app import ALLOW_FUTURE, date_option, emit_json, json_option, lang_option, match_app, not_future
+from trial.cli._sources import secret_option
 
 CVS = typer.Option(..., "--cvs", help="CVs: person_id or cpr, cv_text, desired_titles (;-separated), ...")
 POSTINGS = typer.Option(..., "--postings", help="Postings from one or more portals (CSV, Parquet or Excel).")
 HIRES = typer.Option(..., "--hires", help="Hires: person_id or cpr, posting_id, hired_on.")
 MODEL = typer.Option(..., "--model", help="Model folder written by `trial match train`.")
-SECRET_FILE = typer.Option(
-    None, "--secret-file", help="Trial secret for files with cpr instead of person_id. Default: $TRIAL_SECRET."
-)
+SECRET_FILE = secret_option("for files with cpr instead of person_id")
 CANDIDATES = typer.Option(None, "--candidates", min=10, help="Candidates per citizen before ranking (default 300).")
 
 
@@ -112,10 +111,12 @@ def recommend(
     from matcher.pages import write_outputs
     from matcher.serve import log_shown
     from matcher.serve import recommend as serve
-    from trial.ledger import Ledger
+    from trial.ledger import Ledger, checked_secret
 
+    # CVs keyed by CPR number need the ledger's own secret: another would serve no one, or the wrong people.
+    key = checked_secret(db, cvs, secret_file)
     loaded = MatchModel.load(model)
-    cv_frame = read_cvs(cvs, secret_file=secret_file)
+    cv_frame = read_cvs(cvs, secret=key, secret_file=secret_file)
     posting_frame = read_postings(postings)
     with Ledger.open(db) as ledger:
         day = not_future(as_of, "--as-of", allow_future)

@@ -1,0 +1,150 @@
+"""Analysts cannot corrupt the trial by accident (issue 12), each finding through the real CLI.
+
+The ledger knows its secret.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.factory import claimant_rows, write_claimants
+from trial.cli import app
+from trial.ledger import Entry, Ledger
+from trial.protocol import load_protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
+SECRET = "trust-secret-0123456789abcdef"
+OTHER = "another-secret-0123456789abcdef"
+AS_OF = date(2026, 3, 2)
+WRONG_SECRET = (
+    "error: this secret is not the one this ledger was created with; give the trial's own secret "
+    "($TRIAL_SECRET holds the secret itself, $TRIAL_SECRET_FILE or --secret-file the path of its file)"
+)
+runner = CliRunner()
+
+
+def run(*args: object, secret: str | None = SECRET, input: str | None = None, **env: str | None):
+    """The CLI with only the secret variables given here (None unsets one)."""
+    variables = {"TRIAL_SECRET": secret, "TRIAL_SECRET_FILE": None} | env
+    return runner.invoke(app, [str(a) for a in args], env=variables, input=input)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def enrolled(tmp_path: Path) -> dict[str, object]:
+    """A ledger created with SECRET and one weekly extract enrolled, with the analyst's list."""
+    db = tmp_path / "bc16.db"
+    assert run("init", "--protocol", PROTOCOL, "--db", db).exit_code == 0
+    rows = claimant_rows(60, seed=21, as_of=AS_OF)
+    file = write_claimants(tmp_path / "W10.csv", rows)
+    result = run("enrol", file, "--db", db, "--as-of", AS_OF, "--out", tmp_path / "list.csv", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    roster = list(csv.DictReader((tmp_path / "list.csv").open(encoding="utf-8")))
+    return {"db": db, "file": file, "rows": rows, "roster": roster}
+
+
+# --- the ledger knows its secret ------------------------------------------------------------------------------------
+
+
+def test_a_second_secret_is_refused_and_the_ledger_stays_byte_identical(enrolled: dict, tmp_path: Path) -> None:
+    db, file = enrolled["db"], enrolled["file"]
+    before = digest(db)
+    second = run("enrol", file, "--db", db, "--as-of", AS_OF, secret=OTHER)
+    assert (second.exit_code, second.output.strip()) == (2, WRONG_SECRET)
+    # A freshly generated key, as the old "secret file not found" hint suggested, is refused the same way.
+    fresh = tmp_path / "keys" / "new.key"
+    assert run("keygen", fresh).exit_code == 0
+    refused = run("enrol", file, "--db", db, "--as-of", AS_OF, "--secret-file", fresh, secret=None)
+    assert (refused.exit_code, refused.output.strip()) == (2, WRONG_SECRET)
+    assert digest(db) == before
+
+
+def test_trial_secret_naming_a_file_is_refused_with_a_hint(enrolled: dict, tmp_path: Path) -> None:
+    """`TRIAL_SECRET=~/.trial/bc16.key trial enrol …` used the path as the secret and re-randomised people."""
+    key = tmp_path / "bc16.key"
+    assert run("keygen", key).exit_code == 0
+    before = digest(enrolled["db"])
+    result = run("enrol", enrolled["file"], "--db", enrolled["db"], "--as-of", AS_OF, secret=str(key))
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: TRIAL_SECRET holds the secret itself, but its value is the name of a file; "
+        "set TRIAL_SECRET_FILE to the file (or pass --secret-file) instead"
+    )
+    assert digest(enrolled["db"]) == before
+
+
+def test_the_help_says_which_variable_holds_a_path(tmp_path: Path) -> None:
+    for command in (["enrol"], ["verify"], ["init"], ["analyse"], ["match", "recommend"]):
+        text = " ".join(run(*command, "--help").output.split())
+        assert "the file named by $TRIAL_SECRET_FILE, else $TRIAL_SECRET, which holds the secret itself (not a " \
+               "path)" in text, command
+
+
+def test_every_command_using_the_secret_refuses_another(enrolled: dict, tmp_path: Path) -> None:
+    db = enrolled["db"]
+    before = digest(db)
+    cpr = enrolled["roster"][0]["cpr"]
+    spells = tmp_path / "spells.csv"
+    spells.write_text(f"cpr,start,end,exit\n{cpr},{AS_OF},,\n", encoding="utf-8")
+    cvs = tmp_path / "cvs.csv"
+    cvs.write_text(f"cpr,cv_text\n{cpr},python\n", encoding="utf-8")
+    commands = [
+        ("verify", "--db", db),
+        ("analyse", "--db", db, "--outcomes", spells, "--as-of", AS_OF),
+        ("match", "recommend", "--model", tmp_path / "no-model", "--db", db, "--cvs", cvs, "--postings", cvs,
+         "--out", tmp_path / "forslag"),
+    ]
+    for command in commands:
+        result = run(*command, secret=OTHER)
+        assert (result.exit_code, result.output.strip()) == (2, WRONG_SECRET), command[0]
+        assert cpr not in result.output
+    assert digest(db) == before
+
+
+def _without_key_check(source: Path, target: Path) -> None:
+    """A copy of a ledger as made before key checks: every row but the key check, in a fresh chain."""
+    with Ledger.open(source) as old:
+        rows = old.db.execute("SELECT kind, at, body, person_id, arm, stratum FROM log WHERE kind NOT IN "
+                              "('protocol', 'key_check') ORDER BY seq").fetchall()
+    with Ledger.create(target, load_protocol(PROTOCOL), PROTOCOL.read_text(encoding="utf-8")) as ledger:
+        ledger.append(Entry(*row) for row in rows)
+
+
+def test_a_ledger_without_key_check_gets_one_once_its_allocations_prove_the_secret(enrolled: dict,
+                                                                                    tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    _without_key_check(enrolled["db"], old)
+    before = digest(old)
+    wrong = run("enrol", enrolled["file"], "--db", old, "--as-of", AS_OF, secret=OTHER)
+    assert wrong.exit_code == 2 and wrong.output.startswith(WRONG_SECRET + " (without a key check, its allocations")
+    assert digest(old) == before
+    verified = run("verify", "--db", old)
+    assert verified.exit_code == 0, verified.output
+    with Ledger.open(old) as ledger:
+        (body,) = [json.loads(b) for (b,) in ledger.db.execute("SELECT body FROM log WHERE kind = 'key_check'")]
+        enrolments = ledger.count("enrolment")
+    assert body["reason"] == (
+        f"key check added to a ledger made without one; the secret regenerated its {enrolments} allocations"
+    )
+    assert set(body) == {"salt", "check", "reason"} and SECRET not in json.dumps(body)
+    again = run("enrol", enrolled["file"], "--db", old, "--as-of", AS_OF, secret=OTHER)
+    assert (again.exit_code, again.output.strip()) == (2, WRONG_SECRET)
+
+
+def test_init_stores_the_key_check_and_never_the_secret(tmp_path: Path) -> None:
+    db = tmp_path / "bc16.db"
+    result = run("init", "--protocol", PROTOCOL, "--db", db)
+    assert "key check of the secret stored: any other secret will be refused" in result.output
+    raw = db.read_bytes()
+    assert SECRET.encode() not in raw and hashlib.sha256(SECRET.encode()).hexdigest().encode() not in raw
