@@ -1,6 +1,6 @@
 """Analysts cannot corrupt the trial by accident (issue 12), each finding through the real CLI.
 
-The ledger knows its secret.
+The ledger knows its secret; withdrawals by CPR number; dates that cannot be.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -85,7 +85,7 @@ def test_trial_secret_naming_a_file_is_refused_with_a_hint(enrolled: dict, tmp_p
 
 
 def test_the_help_says_which_variable_holds_a_path(tmp_path: Path) -> None:
-    for command in (["enrol"], ["verify"], ["init"], ["analyse"], ["match", "recommend"]):
+    for command in (["enrol"], ["verify"], ["withdraw"], ["init"], ["analyse"], ["match", "recommend"]):
         text = " ".join(run(*command, "--help").output.split())
         assert "the file named by $TRIAL_SECRET_FILE, else $TRIAL_SECRET, which holds the secret itself (not a " \
                "path)" in text, command
@@ -101,6 +101,7 @@ def test_every_command_using_the_secret_refuses_another(enrolled: dict, tmp_path
     cvs.write_text(f"cpr,cv_text\n{cpr},python\n", encoding="utf-8")
     commands = [
         ("verify", "--db", db),
+        ("withdraw", "--cpr", cpr, "--reason", "Flyttet", "--db", db, "--on", AS_OF),
         ("analyse", "--db", db, "--outcomes", spells, "--as-of", AS_OF),
         ("match", "recommend", "--model", tmp_path / "no-model", "--db", db, "--cvs", cvs, "--postings", cvs,
          "--out", tmp_path / "forslag"),
@@ -148,3 +149,79 @@ def test_init_stores_the_key_check_and_never_the_secret(tmp_path: Path) -> None:
     assert "key check of the secret stored: any other secret will be refused" in result.output
     raw = db.read_bytes()
     assert SECRET.encode() not in raw and hashlib.sha256(SECRET.encode()).hexdigest().encode() not in raw
+
+
+# --- withdrawals an analyst can do ---------------------------------------------------------------------------------
+
+
+def test_withdraw_by_cpr_shows_in_status(enrolled: dict) -> None:
+    db, roster = enrolled["db"], enrolled["roster"]
+    first, second = roster[0], roster[1]
+    done = run("withdraw", "--cpr", first["cpr"], "--reason", "Flyttet fra kommunen", "--db", db, "--on", AS_OF)
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == (
+        f"withdrawal of the person with this CPR number on {AS_OF} recorded; they stay in the intention-to-treat "
+        "analysis"
+    )
+    # '-' reads the number from standard input, keeping it out of the shell history.
+    piped = run("withdraw", "--cpr", "-", "--reason", "Flyttet", "--db", db, input=second["cpr"] + "\n")
+    assert piped.exit_code == 0, piped.output
+    assert first["cpr"] not in done.output and second["cpr"] not in piped.output
+    status = json.loads(run("status", "--db", db, "--json", "-").output)
+    expected = {arm: [first["arm"], second["arm"]].count(arm) for arm in ("treatment", "control")}
+    assert status["withdrawn"] == expected
+    again = run("withdraw", "--cpr", first["cpr"], "--reason", "Flyttet", "--db", db)
+    assert again.exit_code == 2
+    assert again.output.strip() == "error: the person with this CPR number has already withdrawn"
+
+
+def test_withdrawal_dates_must_lie_between_randomisation_and_today(enrolled: dict) -> None:
+    db, cpr = enrolled["db"], enrolled["roster"][0]["cpr"]
+    before = digest(db)
+    early = run("withdraw", "--cpr", cpr, "--reason", "Flyttet", "--db", db, "--on", AS_OF - timedelta(days=1))
+    assert (early.exit_code, early.output.strip()) == (
+        2, f"error: withdrawal date {AS_OF - timedelta(days=1)} lies before the randomisation of the person with "
+           f"this CPR number on {AS_OF}; give a date from then to today",
+    )
+    tomorrow = date.today() + timedelta(days=1)
+    future = run("withdraw", "--cpr", cpr, "--reason", "Flyttet", "--db", db, "--on", tomorrow)
+    assert (future.exit_code, future.output.strip()) == (
+        2, f"error: --on: {tomorrow} lies after today ({date.today()}); use --allow-future only for simulated data",
+    )
+    assert digest(db) == before
+
+
+def test_withdraw_refuses_what_is_not_a_person_without_echoing_it(enrolled: dict) -> None:
+    db = enrolled["db"]
+    cases = {
+        ("--cpr", "0101-901235x"): "error: --cpr: not a CPR number (10 digits, optionally DDMMYY-SSSS)",
+        ("--cpr", "311299-1239"): "error: the person with this CPR number is not enrolled in this ledger",
+        (): "error: give the person's pseudonym or --cpr, one of the two",
+        ("0" * 32, "--cpr", "311299-1239"): "error: give the person's pseudonym or --cpr, one of the two",
+    }
+    for args, line in cases.items():
+        result = run("withdraw", *args, "--reason", "Flyttet", "--db", db)
+        assert (result.exit_code, result.output.strip()) == (2, line), args
+    in_reason = run("withdraw", "--cpr", enrolled["roster"][0]["cpr"], "--reason", "cpr 0101901235", "--db", db)
+    assert in_reason.output.strip() == (
+        "error: the reason for a withdrawal looks like it holds a CPR number; the log keeps it forever"
+    )
+
+
+# --- dates that cannot be ------------------------------------------------------------------------------------------
+
+
+def test_enrolment_and_data_cut_after_today_are_refused_unless_simulating(enrolled: dict, tmp_path: Path) -> None:
+    db = enrolled["db"]
+    ahead = date.today() + timedelta(days=365)
+    before = digest(db)
+    enrol = run("enrol", enrolled["file"], "--db", db, "--as-of", ahead)
+    line = f"error: --as-of: {ahead} lies after today ({date.today()}); use --allow-future only for simulated data"
+    assert (enrol.exit_code, enrol.output.strip()) == (2, line)
+    assert digest(db) == before
+    spells = tmp_path / "spells.csv"
+    spells.write_text(f"cpr,start,end,exit\n{enrolled['roster'][0]['cpr']},{AS_OF},,\n", encoding="utf-8")
+    cut = run("analyse", "--db", db, "--outcomes", spells, "--as-of", ahead)
+    assert (cut.exit_code, cut.output.strip()) == (2, line)
+    simulated = run("enrol", enrolled["file"], "--db", db, "--as-of", ahead, "--allow-future", "--lang", "en")
+    assert simulated.exit_code == 0, simulated.output

@@ -23,10 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from trial.errors import LedgerError, SecretError
+from trial.errors import LedgerError, ParameterError, SecretError
 from trial.protocol import Protocol, parse_protocol
 from trial.randomise import BlockRandomiser
-from trial.secret import PSEUDONYM_HEX, key_check, load_secret
+from trial.secret import PSEUDONYM_HEX, key_check, load_secret, pseudonym
 from trial.tables import column_names
 
 SCHEMA_VERSION = 1
@@ -281,24 +281,44 @@ class Ledger:
         }
         self.append([Entry("amendment", _now(), body)])
 
-    def withdraw(self, person_id: str, reason: str, on: date) -> None:
-        """Record a withdrawal; the person stays in the intention-to-treat analysis."""
+    def withdraw(self, person: str, reason: str, on: date, *, secret: bytes | None = None) -> str:
+        """Record a withdrawal on or after the person's randomisation; they stay in the intention-to-treat analysis.
+
+        `person` is a pseudonym or, with the secret, a CPR number, pseudonymised here and never stored or echoed.
+        Returns the pseudonym.
+        """
         reason = _reason(reason, "a withdrawal")
-        if not _PSEUDONYM.fullmatch(person_id):
+        if secret is not None:
+            digits = re.sub(r"[\s-]", "", person)
+            if not re.fullmatch(r"[0-9]{10}", digits):
+                raise ParameterError("cpr", "not a CPR number (10 digits, optionally DDMMYY-SSSS)")
+            person_id, who = pseudonym(digits, secret), "the person with this CPR number"
+        elif _PSEUDONYM.fullmatch(person):
+            person_id, who = person, f"person {person}"
+        else:
             # Not echoed: a CPR number typed by mistake must not be printed back.
-            raise LedgerError(f"give the pseudonym ({PSEUDONYM_HEX} hexadecimal characters, as in trial export)")
+            raise LedgerError(
+                f"give the pseudonym ({PSEUDONYM_HEX} hexadecimal characters, as in trial export) or use --cpr"
+            )
         with self.transaction():
+            if secret is not None:
+                self.check_secret(secret)
             row = self.db.execute(
-                "SELECT arm FROM log WHERE kind = 'enrolment' AND person_id = ?", (person_id,)
+                "SELECT arm, at FROM log WHERE kind = 'enrolment' AND person_id = ?", (person_id,)
             ).fetchone()
             if row is None:
-                raise LedgerError(f"person {person_id} is not enrolled in this ledger")
+                raise LedgerError(f"{who} is not enrolled in this ledger")
+            randomised = date.fromisoformat(row[1][:10])
+            if on < randomised:
+                raise LedgerError(f"withdrawal date {on.isoformat()} lies before the randomisation of {who} on "
+                                  f"{randomised.isoformat()}; give a date from then to today")
             again = self.db.execute(
                 "SELECT 1 FROM log WHERE kind = 'withdrawal' AND person_id = ?", (person_id,)
             ).fetchone()
             if again:
-                raise LedgerError(f"person {person_id} has already withdrawn")
+                raise LedgerError(f"{who} has already withdrawn")
             self._append([Entry("withdrawal", on.isoformat(), {"reason": reason}, person_id, row[0])])
+        return person_id
 
     def log_recommendations(self, rows: Iterable[tuple[str, str, int]], shown_at: datetime | str) -> int:
         """Append what a consultant was shown; refuses anyone not enrolled in the treatment arm."""

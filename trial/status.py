@@ -1,4 +1,4 @@
-"""Enrolment status: counts by arm, stratum and ISO week, block balance, and baseline balance by arm."""
+"""Enrolment status: counts by arm, stratum and ISO week, block balance, baseline balance by arm, withdrawals."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def baseline_table(allocations: pd.DataFrame, covariates: list[str], arms: list[
     return rows
 
 
-def status(allocations: pd.DataFrame, protocol: Protocol) -> dict[str, Any]:
-    """The analyst's overview of a ledger's enrolment."""
+def status(allocations: pd.DataFrame, protocol: Protocol, *, withdrawals: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The analyst's overview of a ledger's enrolment; `withdrawals` (from the ledger) are counted by arm."""
     arms = protocol.arm_names
     by_arm = {arm: int((allocations["arm"] == arm).sum()) for arm in arms}
     table = pd.crosstab(allocations["stratum"], allocations["arm"]).reindex(columns=arms, fill_value=0)
@@ -74,4 +74,5 @@ def status(allocations: pd.DataFrame, protocol: Protocol) -> dict[str, Any]:
         "largest_imbalance": worst,
         "largest_block": max(protocol.randomisation.block_sizes),
         "balance": baseline_table(allocations, covariates, arms),
+        "withdrawn": {arm: int((withdrawals["arm"] == arm).sum()) if withdrawals is not None else 0 for arm in arms},
     }

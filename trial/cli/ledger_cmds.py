@@ -229,7 +229,7 @@ def status(
 
     with Ledger.open(db) as ledger:
         protocol = ledger.protocol()
-        report = summarise(ledger.allocations(), protocol)
+        report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals())
         report["ledger_head"] = ledger.head_hash()
     emit_json(report, json_file, lambda: show_status(report, protocol.arm_names, language(lang, protocol)))
 
@@ -258,17 +258,34 @@ def export(
 
 @app.command()
 def withdraw(
-    person_id: str = typer.Argument(..., help="The person's pseudonym (person_id), never the CPR number."),
-    reason: str = typer.Option(..., "--reason", help="Why the person withdrew."),
+    person_id: str | None = typer.Argument(None, help="The person's pseudonym (person_id, as in trial export)."),
+    cpr: str | None = typer.Option(
+        None, "--cpr", help="The person's CPR number instead, pseudonymised with the secret; '-' reads it from "
+        "standard input, which keeps it out of the shell history.",
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why the person withdrew (never a CPR number)."),
     db: Path = DB,
-    on: date | None = date_option("--on", help="Date of withdrawal; default today"),
+    on: date | None = date_option("--on", help="Date of withdrawal, from randomisation to today; default today"),
+    secret_file: Path = SECRET_FILE,
+    allow_future: bool = ALLOW_FUTURE,
 ) -> None:
-    """Record a withdrawal; the person stays in the intention-to-treat analysis.
+    """Record a withdrawal, by pseudonym or CPR number; the person stays in the intention-to-treat analysis.
 
-    Example: trial withdraw 3f2a9c... --reason "Flyttet fra kommunen" --db bc16.db
+    Example: trial withdraw --cpr - --reason "Flyttet fra kommunen" --db bc16.db --secret-file ~/.trial/bc16.key
     """
-    from trial.ledger import Ledger
+    import sys
 
+    from trial.errors import TrialError
+
+    if (person_id is None) == (cpr is None):
+        raise TrialError("give the person's pseudonym or --cpr, one of the two")
+    day = not_future(on, "--on", allow_future)
+    from trial.ledger import Ledger
+    from trial.secret import load_secret
+
+    key = load_secret(secret_file) if cpr is not None else None
+    person = (sys.stdin.readline().strip() if cpr == "-" else cpr) if cpr is not None else str(person_id)
     with Ledger.open(db) as ledger:
-        ledger.withdraw(person_id, reason, not_future(on, "--on"))
-    typer.echo(f"withdrawal of {person_id} recorded; they stay in the intention-to-treat analysis")
+        pseudonym = ledger.withdraw(person, reason, day, secret=key)
+    who = "the person with this CPR number" if cpr is not None else pseudonym
+    typer.echo(f"withdrawal of {who} on {day.isoformat()} recorded; they stay in the intention-to-treat analysis")
