@@ -114,7 +114,7 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
             cells = [f"{f.count(row['arms'][a]['n'])} ({f.percent(row['arms'][a]['share'], sign=True)})" for a in arms]
         smd = f.number(row["smd"], 3)
         balance.add_row(row["variable"], row["level"] or f.words("gns. (sd)", "mean (sd)"), *cells,
-                        smd if smd.startswith("-") else "+" + smd)
+                        smd if row["smd"] is None or smd.startswith("-") else "+" + smd)
     out.print(balance)
     _say(out, f"{f.words('ledgerens hoved', 'ledger head')} {report['ledger_head']}")
 

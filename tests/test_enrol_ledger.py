@@ -251,3 +251,15 @@ def test_verify_refuses_a_wrong_secret_and_flags_an_altered_allocation(ledger: P
         f"NOT INTACT: row {seq}: arm '{other}' is not the one the allocation sequence gives ('{arm}') "
         "— the allocation was altered"
     )
+
+
+def test_status_of_one_person_is_valid_json(ledger: Path, tmp_path: Path) -> None:
+    """One person has no standard deviation and the other arm no shares: null, never NaN (which JSON lacks)."""
+    rows = [r for r in claimant_rows(40, seed=13, as_of=AS_OF) if r["has_cv"] == "ja" and r["benefit"] == "dagpenge"
+            and r["education_level"] == "LVU" and r["registered_on"] >= "2026-02-02"][:1]
+    assert enrol(ledger, write_claimants(tmp_path / "one.csv", rows)).exit_code == 0
+    result = run("status", "--db", ledger, "--json", "-")
+    assert result.exit_code == 0, result.output
+    (age,) = [r for r in json.loads(result.output)["balance"] if r["variable"] == "age"]
+    assert age["smd"] is None and sorted(a["share"] is None for a in age["arms"].values()) == [False, True]
+    assert run("status", "--db", ledger, "--lang", "en").exit_code == 0

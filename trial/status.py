@@ -10,6 +10,11 @@ import pandas as pd
 from trial.protocol import Protocol
 
 
+def _finite(value: float) -> float | None:
+    """The number, or None where it does not exist (the sd of one person): JSON has no NaN."""
+    return float(value) if np.isfinite(value) else None
+
+
 def _smd_numeric(a: pd.Series, b: pd.Series) -> float:
     pooled = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else 0.0
@@ -34,19 +39,21 @@ def baseline_table(allocations: pd.DataFrame, covariates: list[str], arms: list[
         if pd.api.types.is_numeric_dtype(column) and column.nunique() > 2:
             rows.append({
                 "variable": name, "level": None, "kind": "numeric",
-                "arms": {arm: {"n": int(g[name].notna().sum()), "mean": float(g[name].mean()),
-                               "sd": float(g[name].std(ddof=1))} for arm, g in zip(arms, (first, second), strict=True)},
-                "smd": _smd_numeric(first[name].dropna(), second[name].dropna()),
+                "arms": {arm: {"n": int(g[name].notna().sum()), "mean": _finite(g[name].mean()),
+                               "sd": _finite(g[name].std(ddof=1))}
+                         for arm, g in zip(arms, (first, second), strict=True)},
+                "smd": _finite(_smd_numeric(first[name].dropna(), second[name].dropna())),
             })
             continue
         for level in sorted(column.dropna().astype(str).unique()):
             shares = {}
             for arm, group in zip(arms, (first, second), strict=True):
                 hits = int((group[name].astype(str) == level).sum())
-                shares[arm] = {"n": hits, "share": hits / len(group) if len(group) else float("nan")}
+                shares[arm] = {"n": hits, "share": hits / len(group) if len(group) else None}
+            first_share, second_share = (shares[arm]["share"] for arm in arms[:2])
             rows.append({
                 "variable": name, "level": level, "kind": "category", "arms": shares,
-                "smd": _smd_share(shares[arms[0]]["share"], shares[arms[1]]["share"]),
+                "smd": None if first_share is None or second_share is None else _smd_share(first_share, second_share),
             })
     return rows
 
