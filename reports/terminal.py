@@ -102,6 +102,25 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
     if withdrawn is not None:
         _say(out, f"{f.words('udtrådt (bliver i analysen)', 'withdrawn (stay in the analysis)')}: "
                   + ", ".join(f"{a} {f.count(withdrawn.get(a, 0))}" for a in arms))
+    screened, handled = report.get("screening"), report.get("data_handling")
+    if screened is not None and handled is not None:
+        excluded = ", ".join(f"{code} {f.count(n)}" for code, n in screened["excluded"].items()) or "-"
+        _say(out, f.words("Personer vurderet", "People assessed") + f" {f.count(screened['assessed'])}: "
+                  + f.words("egnede", "eligible") + f" {f.count(screened['eligible'])}, "
+                  + f.words("udelukket", "excluded") + f" ({excluded}), "
+                  + f.words("i forsøget", "enrolled") + f" {f.count(screened['enrolled'])}")
+        _say(out, "  " + f.words("databehandling, ikke personer", "data handling, not people") + ": "
+                  + f"{f.count(handled['runs'])} " + f.words("kørsler", "runs")
+                  + f" ({f.count(handled['reruns'])} " + f.words("gentaget", "repeated") + "), "
+                  + f"{f.count(handled['rows_read'])} " + f.words("rækker læst", "rows read") + ", "
+                  + f"{f.count(handled['already_enrolled'])} " + f.words("allerede tilmeldt", "already enrolled") + ", "
+                  + f"{f.count(handled['duplicate_rows'])} " + f.words("dubletter", "duplicates") + ", "
+                  + f"{f.count(handled['blank_rows'])} " + f.words("tomme", "blank"))
+        if handled["runs_counted_as_rows"]:
+            _say(out, "  " + f.words(
+                f"{handled['runs_counted_as_rows']} kørsler fra før screeningsnøglerne tælles som rækker",
+                f"{handled['runs_counted_as_rows']} runs recorded before screening tokens are counted as rows",
+            ))
     balance = _table(
         f.words(f"Balance ved baseline (standardiseret middelforskel, {arms[0]} mod {arms[1]})",
                 f"Baseline balance (standardised mean difference, {arms[0]} vs {arms[1]})"),

@@ -19,6 +19,7 @@ from trial.secret import (
     pseudonym,
     pseudonymise,
     pseudonymise_many,
+    screening_tokens,
 )
 
 
@@ -81,7 +82,9 @@ def test_a_missing_secret_file_does_not_suggest_a_new_secret(no_secret_variables
     )
 
 
-def test_key_check_is_an_hmac_of_a_label_and_the_salt() -> None:
+def test_key_check_and_screening_tokens_are_other_bits_than_the_pseudonyms() -> None:
     secret = b"k" * 32
     assert key_check(secret, "salt") == hmac.new(secret, b"jobmatch-trial/key-check/salt", hashlib.sha256).hexdigest()
     assert key_check(secret, "salt") != key_check(b"j" * 32, "salt") != key_check(secret, "other")
+    full = hmac.new(secret, b"0101901234", hashlib.sha256).hexdigest()
+    assert (pseudonym("0101901234", secret), screening_tokens(["0101901234"], secret)[0]) == (full[:32], full[32:48])

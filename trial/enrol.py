@@ -21,8 +21,8 @@ from trial.errors import InputError, LedgerError
 from trial.ledger import Entry, Ledger
 from trial.protocol import Protocol
 from trial.randomise import BlockRandomiser
-from trial.screening import age_band, age_in_years, screen
-from trial.secret import pseudonymise_many
+from trial.screening import age_band, age_in_years, screen, screening_people
+from trial.secret import pseudonyms_and_tokens
 from trial.tables import ROW, read_table, to_bools, to_dates
 
 REQUIRED = ["cpr", "registered_on", "education_level", "benefit", "has_cv"]
@@ -175,7 +175,8 @@ def enrol_file(
             f"one frozen in the ledger ({active.fingerprint[:12]}…); record it first with: trial amend"
         )
     claimants = read_claimants(path, active, as_of)
-    claimants["person_id"] = pseudonymise_many(claimants["cpr"], secret)
+    claimants["person_id"], tokens = pseudonyms_and_tokens(claimants["cpr"], secret)
+    claimants["screening_token"] = tokens
     when = pd.Timestamp(as_of)
     randomiser = BlockRandomiser.for_protocol(active, secret)
     strata = active.randomisation.strata
@@ -186,8 +187,9 @@ def enrol_file(
         ledger.check_secret(secret)
         known = ledger.arms_of(claimants["person_id"])
         already = claimants["person_id"].isin(known.keys())
-        reasons = screen(claimants[~already], active, when)
-        eligible = claimants[~already][reasons == ""].copy()
+        assessed = claimants[~already]
+        reasons = screen(assessed, active, when)
+        eligible = assessed[reasons == ""].copy()
         eligible["stratum"] = stratum_keys(eligible, strata)
         positions = ledger.stratum_counts()
         assignments = []
@@ -215,6 +217,7 @@ def enrol_file(
             "excluded": {str(k): int(v) for k, v in excluded.items()},
             "enrolled": enrolled,
             "protocol_fingerprint": active.fingerprint,
+            "people": screening_people(assessed["screening_token"], reasons),
         }
         entries.append(Entry("screening", as_of.isoformat(), summary))
         ledger._append(entries)

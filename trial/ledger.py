@@ -402,16 +402,27 @@ class Ledger:
         return frame
 
     def screening(self) -> pd.DataFrame:
-        """One row per enrolment run with its counts (no personal data), for the CONSORT diagram."""
+        """One row per enrolment run with its counts, for the CONSORT diagram (`trial.screening.consort_screening`).
+
+        `people` holds the run's screening tokens by outcome ('eligible' or a reason code), or None for runs
+        recorded before tokens; no CPR number, pseudonym or covariate is among them.
+        """
         records = []
         for seq, _p, _a, _s, at, body in self._bodies("screening"):
             data = json.loads(body)
             flat = {"seq": seq, "as_of": at, "file": data["file"], "file_sha256": data["file_sha256"]}
             flat |= {k: data[k] for k in ("read", "duplicate_rows", "already_enrolled", "eligible")}
+            flat["blank_rows"] = data.get("blank_rows", 0)
             flat |= {f"excluded_{k}": v for k, v in data["excluded"].items()}
             flat |= {f"enrolled_{k}": v for k, v in data["enrolled"].items()}
+            flat["people"] = data.get("people")
             records.append(flat)
-        return pd.DataFrame.from_records(records).fillna(0)
+        if not records:
+            return pd.DataFrame()
+        frame = pd.DataFrame.from_records(records)
+        counts = [c for c in frame.columns if c.startswith(("excluded_", "enrolled_"))]
+        frame[counts] = frame[counts].fillna(0).astype(int)
+        return frame
 
     def withdrawals(self) -> pd.DataFrame:
         rows = self._bodies("withdrawal")

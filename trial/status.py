@@ -1,4 +1,4 @@
-"""Enrolment status: counts by arm, stratum and ISO week, block balance, baseline balance by arm, withdrawals."""
+"""Enrolment status: counts by arm, stratum and ISO week, block balance, baseline balance, withdrawals, screening."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trial.protocol import Protocol
+from trial.screening import consort_screening, data_handling
 
 
 def _finite(value: float) -> float | None:
@@ -58,8 +59,17 @@ def baseline_table(allocations: pd.DataFrame, covariates: list[str], arms: list[
     return rows
 
 
-def status(allocations: pd.DataFrame, protocol: Protocol, *, withdrawals: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The analyst's overview of a ledger's enrolment; `withdrawals` (from the ledger) are counted by arm."""
+def status(
+    allocations: pd.DataFrame,
+    protocol: Protocol,
+    *,
+    withdrawals: pd.DataFrame | None = None,
+    runs: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The analyst's overview of a ledger's enrolment; `withdrawals` and the screening `runs` come from the ledger.
+
+    `screening` counts people as the report's CONSORT flow does; `data_handling` counts rows and runs.
+    """
     arms = protocol.arm_names
     by_arm = {arm: int((allocations["arm"] == arm).sum()) for arm in arms}
     table = pd.crosstab(allocations["stratum"], allocations["arm"]).reindex(columns=arms, fill_value=0)
@@ -82,4 +92,19 @@ def status(allocations: pd.DataFrame, protocol: Protocol, *, withdrawals: pd.Dat
         "largest_block": max(protocol.randomisation.block_sizes),
         "balance": baseline_table(allocations, covariates, arms),
         "withdrawn": {arm: int((withdrawals["arm"] == arm).sum()) if withdrawals is not None else 0 for arm in arms},
+        "screening": _screening(runs),
+        "data_handling": data_handling(runs),
+    }
+
+
+def _screening(runs: pd.DataFrame | None) -> dict[str, Any]:
+    """The people screened: assessed, eligible, excluded by reason code, enrolled."""
+    counts = consort_screening(runs)
+    if counts is None:
+        return {"assessed": 0, "eligible": 0, "excluded": {}, "enrolled": 0}
+    return {
+        "assessed": counts.assessed,
+        "eligible": counts.eligible,
+        "excluded": {reason.code: reason.n for reason in counts.excluded},
+        "enrolled": counts.enrolled,
     }

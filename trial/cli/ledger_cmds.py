@@ -219,7 +219,9 @@ def status(
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
 ) -> None:
-    """Enrolment by arm, stratum and ISO week; the largest imbalance within a stratum; baseline balance (SMD).
+    """Enrolment by arm, stratum and ISO week; imbalance; baseline balance (SMD); withdrawals; people screened.
+
+    The screening counts people once each, as the report's CONSORT flow does; rows and re-runs are data handling.
 
     Example: trial status --db bc16.db --json status.json
     """
@@ -229,7 +231,7 @@ def status(
 
     with Ledger.open(db) as ledger:
         protocol = ledger.protocol()
-        report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals())
+        report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals(), runs=ledger.screening())
         report["ledger_head"] = ledger.head_hash()
     emit_json(report, json_file, lambda: show_status(report, protocol.arm_names, language(lang, protocol)))
 
