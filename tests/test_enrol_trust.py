@@ -1,6 +1,6 @@
 """Analysts cannot corrupt the trial by accident (issue 12), each finding through the real CLI.
 
-The ledger knows its secret; withdrawals by CPR number; dates that cannot be.
+The ledger knows its secret; withdrawals by CPR number; dates that cannot be; where the ledger may live.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from tests.factory import claimant_rows, write_claimants
 from trial.cli import app
-from trial.ledger import Entry, Ledger
+from trial.ledger import Entry, Ledger, network_filesystem
 from trial.protocol import load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,3 +225,53 @@ def test_enrolment_and_data_cut_after_today_are_refused_unless_simulating(enroll
     assert (cut.exit_code, cut.output.strip()) == (2, line)
     simulated = run("enrol", enrolled["file"], "--db", db, "--as-of", ahead, "--allow-future", "--lang", "en")
     assert simulated.exit_code == 0, simulated.output
+
+
+# --- where the ledger lives ----------------------------------------------------------------------------------------
+
+MOUNTS = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+51 27 0:52 / {share} rw,relatime - cifs //fileserver/analyse rw,vers=3.0
+52 27 0:53 / /mnt/with\\040space rw,relatime - nfs4 server:/export rw
+"""
+
+
+def test_network_file_systems_are_recognised_from_the_mount_table() -> None:
+    table = MOUNTS.format(share="/srv/share")
+    assert network_filesystem("/srv/share/team/bc16.db", table) == "cifs"
+    assert network_filesystem("/mnt/with space/bc16.db", table) == "nfs4"
+    assert network_filesystem("/srv/shared/bc16.db", table) is None  # a prefix of the name is not a mount
+    assert network_filesystem("/home/analyst/bc16.db", table) is None
+    assert network_filesystem("//fileserver/analyse/bc16.db", table) == "a UNC path"
+    assert network_filesystem("\\\\fileserver\\analyse\\bc16.db", table) == "a UNC path"
+
+
+def _network_line(path: Path | str, kind: str) -> str:
+    return (
+        f"error: {path} lies on a network drive ({kind}), where SQLite's locking is unreliable and concurrent writes "
+        "can corrupt the ledger; keep it on a local disk of the machine analysts log in to (see the README), or "
+        "accept the risk with --allow-network-drive"
+    )
+
+
+def test_a_ledger_on_a_network_drive_is_refused_unless_allowed(tmp_path: Path, monkeypatch) -> None:
+    unc = "//fileserver/analyse/bc16.db"
+    result = run("init", "--protocol", PROTOCOL, "--db", unc)
+    assert (result.exit_code, result.output.strip()) == (2, _network_line(unc, "a UNC path"))
+    mounts = tmp_path / "mountinfo"
+    mounts.write_text(MOUNTS.format(share=tmp_path), encoding="utf-8")
+    monkeypatch.setattr("trial.ledger.MOUNTINFO", mounts)
+    db = tmp_path / "bc16.db"
+    refused = run("init", "--protocol", PROTOCOL, "--db", db)
+    assert (refused.exit_code, refused.output.strip()) == (2, _network_line(db, "cifs"))
+    assert not db.exists()
+    assert run("init", "--protocol", PROTOCOL, "--db", db, "--allow-network-drive").exit_code == 0
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(20, seed=22, as_of=AS_OF))
+    before = digest(db)
+    enrol = run("enrol", file, "--db", db, "--as-of", AS_OF)
+    assert (enrol.exit_code, enrol.output.strip()) == (2, _network_line(db, "cifs"))
+    assert digest(db) == before
+    assert run("enrol", file, "--db", db, "--as-of", AS_OF, "--allow-network-drive").exit_code == 0
+    # Reading takes no lock that matters: status and export need no flag.
+    assert run("status", "--db", db, "--json", "-").exit_code == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -59,6 +60,13 @@ WRONG_SECRET = (
     "this secret is not the one this ledger was created with; give the trial's own secret "
     "($TRIAL_SECRET holds the secret itself, $TRIAL_SECRET_FILE or --secret-file the path of its file)"
 )
+# Where SQLite's file locking cannot be trusted (https://www.sqlite.org/faq.html#q5): network and shared-folder
+# file systems, as named in the third-last field group of /proc/self/mountinfo.
+NETWORK_FILESYSTEMS = frozenset({
+    "cifs", "smb3", "smb2", "smbfs", "nfs", "nfs4", "ncpfs", "afs", "9p", "ceph", "glusterfs", "lustre", "gpfs",
+    "beegfs", "davfs", "fuse.sshfs", "sshfs", "fuse.davfs2", "fuse.glusterfs", "fuse.rclone", "fuse.s3fs",
+})
+MOUNTINFO = Path("/proc/self/mountinfo")
 
 
 def _reason(text: str, what: str) -> str:
@@ -112,6 +120,44 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def network_filesystem(path: str | Path, mountinfo: str | None = None) -> str | None:
+    """The network file system a file lies on (e.g. 'cifs', 'nfs4', 'a UNC path'), or None on a local disk.
+
+    `mountinfo` is the text of /proc/self/mountinfo (read when not given); the longest mount point holding the
+    file's folder names its file system type.
+    """
+    text = str(path)
+    if text.startswith(("\\\\", "//")):
+        return "a UNC path"
+    if mountinfo is None:
+        try:
+            mountinfo = MOUNTINFO.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None  # not Linux: nothing to tell
+    folder = os.path.realpath(Path(path).expanduser().absolute().parent)
+    best, kind = "", None
+    for line in mountinfo.splitlines():
+        fields, separator, rest = line.partition(" - ")
+        parts = fields.split()
+        if not separator or len(parts) < 5 or not rest.split():
+            continue
+        mount = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[4])
+        inside = folder == mount or folder.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, kind = mount, rest.split()[0]
+    return kind if kind in NETWORK_FILESYSTEMS else None
+
+
+def _refuse_network_drive(path: Path) -> None:
+    kind = network_filesystem(path)
+    if kind is not None:
+        raise LedgerError(
+            f"{path} lies on a network drive ({kind}), where SQLite's locking is unreliable and concurrent writes "
+            "can corrupt the ledger; keep it on a local disk of the machine analysts log in to "
+            "(see the README), or accept the risk with --allow-network-drive"
+        )
+
+
 def _key_check_body(secret: bytes) -> dict[str, str]:
     salt = secrets.token_hex(16)
     return {"salt": salt, "check": key_check(secret, salt)}
@@ -141,12 +187,15 @@ class Ledger:
         protocol_text: str,
         *,
         secret: bytes | None = None,
+        allow_network_drive: bool = False,
     ) -> Ledger:
         """Create a new ledger with the protocol frozen in its first row and, given the secret, its key check.
 
         A file is never overwritten; a ledger created without the secret gets its key check at the first use of one.
         """
         path = Path(path)
+        if not allow_network_drive:
+            _refuse_network_drive(path)
         if path.exists():
             raise LedgerError(f"{path} exists already; a ledger is never overwritten")
         if not path.parent.exists():
@@ -167,9 +216,14 @@ class Ledger:
         return ledger
 
     @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False) -> Ledger:
-        """Open an existing ledger, refusing files that are not one; one opened `read_only` refuses every write."""
+    def open(cls, path: str | Path, *, read_only: bool = False, allow_network_drive: bool = False) -> Ledger:
+        """Open an existing ledger, refusing files that are not one, and for writing one on a network drive.
+
+        A ledger opened `read_only` refuses every write, and may lie anywhere.
+        """
         path = Path(path)
+        if not (read_only or allow_network_drive):
+            _refuse_network_drive(path)
         if not path.is_file():
             raise LedgerError(f"ledger {path} not found (create it with: trial init --protocol FILE --db {path})")
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)

@@ -1,6 +1,6 @@
 """The options naming an evaluation's sources, shared by `trial analyse` and `trial report` so they cannot drift.
 
-The secret option lives here too, shared by every command that takes it.
+The secret and network-drive options live here too, shared by every command that takes them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ def secret_option(use: str) -> Any:
 
 
 SECRET_FILE = secret_option("needed when the spells carry cpr")
-
+ALLOW_NETWORK_DRIVE = typer.Option(
+    False, "--allow-network-drive",
+    help="Accept a ledger on a network drive (SMB/CIFS, NFS, a UNC path), where SQLite's locking is unreliable.",
+)
 
 
 def load(

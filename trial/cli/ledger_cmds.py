@@ -19,7 +19,7 @@ from trial.cli._app import (
     output_path,
     protocol_app,
 )
-from trial.cli._sources import secret_option
+from trial.cli._sources import ALLOW_NETWORK_DRIVE, secret_option
 
 DB = typer.Option(..., "--db", help="The trial ledger (SQLite file).")
 SECRET_FILE = secret_option("which keys the pseudonyms and the allocation sequence")
@@ -84,6 +84,7 @@ def init(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML file to freeze in the ledger."),
     db: Path = DB,
     secret_file: Path | None = SECRET_FILE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Create a new ledger with the protocol frozen in it and a check of the secret; a file is never overwritten.
 
@@ -98,7 +99,7 @@ def init(
     p = load_protocol(protocol)
     key = load_secret(secret_file) if secret_given(secret_file) else None
     text = protocol.read_text(encoding="utf-8")
-    with Ledger.create(db, p, text, secret=key) as ledger:
+    with Ledger.create(db, p, text, secret=key, allow_network_drive=allow_network_drive) as ledger:
         typer.echo(f"created {db} for {p.id} {p.version}; protocol fingerprint {p.fingerprint}")
         typer.echo("key check of the secret stored: any other secret will be refused" if key is not None else
                    "no secret given: the first command that uses one stores its key check")
@@ -110,6 +111,7 @@ def amend(
     protocol: Path = typer.Option(..., "--protocol", help="The amended protocol file."),
     db: Path = DB,
     reason: str = typer.Option(..., "--reason", help="Why the protocol changed."),
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Record a protocol amendment in the ledger (arms and randomisation cannot change).
 
@@ -119,7 +121,7 @@ def amend(
     from trial.protocol import load_protocol
 
     p = load_protocol(protocol)
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         ledger.amend(p, protocol.read_text(encoding="utf-8"), reason)
         typer.echo(f"amendment recorded: {p.id} {p.version}, fingerprint {p.fingerprint}")
 
@@ -134,6 +136,7 @@ def enrol(
     protocol: Path = typer.Option(None, "--protocol", help="Refuse unless this protocol is the ledger's active one."),
     lang: str | None = lang_option(),
     allow_future: bool = ALLOW_FUTURE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Screen a claimant extract, pseudonymise, randomise the eligible and append them to the ledger.
 
@@ -154,7 +157,7 @@ def enrol(
     if out is not None:
         check_roster_target(output_path(out))
     wanted = load_protocol(protocol) if protocol else None
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         lang = language(lang, ledger.protocol())
         result = enrol_file(ledger, file, secret=key, as_of=day, protocol=wanted)
     lists = []
@@ -185,6 +188,7 @@ def enrol(
 def verify(
     db: Path = DB,
     secret_file: Path = SECRET_FILE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Prove the ledger is intact: recompute the hash chain and, with the secret, regenerate every allocation.
 
@@ -198,7 +202,7 @@ def verify(
     from trial.secret import load_secret, secret_given
 
     key = load_secret(secret_file) if secret_given(secret_file) else None
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         if key is not None and ledger.verify_chain().ok:
             with ledger.transaction():
                 ledger.check_secret(key)
@@ -229,7 +233,7 @@ def status(
     from trial.ledger import Ledger
     from trial.status import status as summarise
 
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, read_only=True) as ledger:
         protocol = ledger.protocol()
         report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals(), runs=ledger.screening())
         report["ledger_head"] = ledger.head_hash()
@@ -247,7 +251,7 @@ def export(
     """
     from trial.ledger import Ledger
 
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, read_only=True) as ledger:
         frame = ledger.allocations()
         covariates = [c for c in ("sex", "age", "age_band", "education_field", *ledger.protocol().analysis.covariates)
                       if c in frame.columns]
@@ -270,6 +274,7 @@ def withdraw(
     on: date | None = date_option("--on", help="Date of withdrawal, from randomisation to today; default today"),
     secret_file: Path = SECRET_FILE,
     allow_future: bool = ALLOW_FUTURE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Record a withdrawal, by pseudonym or CPR number; the person stays in the intention-to-treat analysis.
 
@@ -287,7 +292,7 @@ def withdraw(
 
     key = load_secret(secret_file) if cpr is not None else None
     person = (sys.stdin.readline().strip() if cpr == "-" else cpr) if cpr is not None else str(person_id)
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         pseudonym = ledger.withdraw(person, reason, day, secret=key)
     who = "the person with this CPR number" if cpr is not None else pseudonym
     typer.echo(f"withdrawal of {who} on {day.isoformat()} recorded; they stay in the intention-to-treat analysis")

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from trial.cli._app import ALLOW_FUTURE, date_option, emit_json, json_option, lang_option, match_app, not_future
-from trial.cli._sources import secret_option
+from trial.cli._sources import ALLOW_NETWORK_DRIVE, secret_option
 
 CVS = typer.Option(..., "--cvs", help="CVs: person_id or cpr, cv_text, desired_titles (;-separated), ...")
 POSTINGS = typer.Option(..., "--postings", help="Postings from one or more portals (CSV, Parquet or Excel).")
@@ -98,6 +98,7 @@ def recommend(
     as_of: date | None = date_option("--as-of", "--on", help="Serve postings open on this date (default today)"),
     secret_file: Path = SECRET_FILE,
     allow_future: bool = ALLOW_FUTURE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Recommend open postings to the treatment arm, with reasons in Danish, and log what is shown in the ledger.
 
@@ -118,7 +119,7 @@ def recommend(
     loaded = MatchModel.load(model)
     cv_frame = read_cvs(cvs, secret=key, secret_file=secret_file)
     posting_frame = read_postings(postings)
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         day = not_future(as_of, "--as-of", allow_future)
         result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, progress=_progress)
         write_outputs(result, out, trained_until=str(loaded.meta.get("trained_until", "")))
