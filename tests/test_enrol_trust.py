@@ -1,6 +1,7 @@
 """Analysts cannot corrupt the trial by accident (issue 12), each finding through the real CLI.
 
-The ledger knows its secret; withdrawals by CPR number; dates that cannot be; where the ledger may live.
+The ledger knows its secret; withdrawals by CPR number; dates that cannot be; where the ledger may live; lists
+that say what they are.
 """
 
 from __future__ import annotations
@@ -275,3 +276,24 @@ def test_a_ledger_on_a_network_drive_is_refused_unless_allowed(tmp_path: Path, m
     assert run("enrol", file, "--db", db, "--as-of", AS_OF, "--allow-network-drive").exit_code == 0
     # Reading takes no lock that matters: status and export need no flag.
     assert run("status", "--db", db, "--json", "-").exit_code == 0
+
+
+# --- lists that say what they are ----------------------------------------------------------------------------------
+
+
+def test_out_holds_both_arms_and_treatment_out_the_treatment_arm_only(tmp_path: Path) -> None:
+    db = tmp_path / "bc16.db"
+    assert run("init", "--protocol", PROTOCOL, "--db", db).exit_code == 0
+    file = write_claimants(tmp_path / "c.csv", claimant_rows(80, seed=23, as_of=AS_OF))
+    result = run("enrol", file, "--db", db, "--as-of", AS_OF, "--out", tmp_path / "all.csv", "--treatment-out",
+                 tmp_path / "lists" / "treatment.csv", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    everyone = list(csv.DictReader((tmp_path / "all.csv").open(encoding="utf-8")))
+    treatment = list(csv.DictReader((tmp_path / "lists" / "treatment.csv").open(encoding="utf-8")))
+    assert {r["arm"] for r in everyone} == {"treatment", "control"}
+    assert treatment == [r for r in everyone if r["arm"] == "treatment"]
+    assert (tmp_path / "lists" / "treatment.csv").stat().st_mode & 0o077 == 0
+    assert f"analyst's list (cpr, arm; both arms) for {len(everyone)} people written to {tmp_path / 'all.csv'} " \
+           "(mode 0600); not for the consultants" in result.output
+    assert f"treatment arm's list (cpr, arm) for the consultants: {len(treatment)} people written to " \
+           f"{tmp_path / 'lists' / 'treatment.csv'} (mode 0600)" in result.output

@@ -57,11 +57,17 @@ class EnrolResult:
     excluded: dict[str, int]
     enrolled: dict[str, int]
     roster: pd.DataFrame = field(repr=False)
+    treatment_arm: str = ""
     blank_rows: int = 0
 
     @property
     def newly_enrolled(self) -> int:
         return sum(self.enrolled.values())
+
+    @property
+    def treatment_roster(self) -> pd.DataFrame:
+        """The roster's treatment arm only: the list for the consultants, who must not see the control arm."""
+        return self.roster[self.roster["arm"] == self.treatment_arm].reset_index(drop=True)
 
 
 def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.DataFrame:
@@ -235,6 +241,7 @@ def enrol_file(
         excluded=summary["excluded"],
         enrolled=enrolled,
         roster=roster.reset_index(drop=True),
+        treatment_arm=active.treatment_arm,
         blank_rows=summary["blank_rows"],
     )
 

@@ -131,7 +131,12 @@ def enrol(
     file: Path = typer.Argument(..., help="Claimant extract: CSV (comma or semicolon), Parquet or Excel."),
     db: Path = DB,
     as_of: date | None = date_option("--as-of", help="Enrolment date; default today"),
-    out: Path = typer.Option(None, "--out", help="Write the analyst's list (cpr, arm) for the consultants here."),
+    out: Path = typer.Option(
+        None, "--out", help="Write the analyst's list (cpr, arm; both arms) here. Not for the consultants."
+    ),
+    treatment_out: Path = typer.Option(
+        None, "--treatment-out", help="Write the treatment arm's list (cpr, arm) for the consultants here."
+    ),
     secret_file: Path = SECRET_FILE,
     protocol: Path = typer.Option(None, "--protocol", help="Refuse unless this protocol is the ledger's active one."),
     lang: str | None = lang_option(),
@@ -154,8 +159,9 @@ def enrol(
     from trial.secret import load_secret
 
     key = load_secret(secret_file)
-    if out is not None:
-        check_roster_target(output_path(out))
+    for target in (out, treatment_out):
+        if target is not None:
+            check_roster_target(output_path(target))
     wanted = load_protocol(protocol) if protocol else None
     with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         lang = language(lang, ledger.protocol())
@@ -163,10 +169,22 @@ def enrol(
     lists = []
     if out is not None:
         write_roster(result.roster, out)
+        n = len(result.roster)
         lists.append(
-            f"analyst's list (cpr, arm) for {len(result.roster)} people written to {out} (mode 0600)"
+            f"analyst's list (cpr, arm; both arms) for {n} people written to {out} (mode 0600); "
+            "not for the consultants"
             if lang == "en"
-            else f"analytikerens liste (cpr, arm) for {len(result.roster)} personer skrevet til {out} (tilstand 0600)"
+            else f"analytikerens liste (cpr, arm; begge arme) for {n} personer skrevet til {out} (tilstand 0600); "
+            "ikke til konsulenterne"
+        )
+    if treatment_out is not None:
+        write_roster(result.treatment_roster, treatment_out)
+        n = len(result.treatment_roster)
+        lists.append(
+            f"treatment arm's list (cpr, arm) for the consultants: {n} people written to {treatment_out} (mode 0600)"
+            if lang == "en"
+            else f"indsatsgruppens liste (cpr, arm) til konsulenterne: {n} personer skrevet til {treatment_out} "
+            "(tilstand 0600)"
         )
     show_enrolment(
         {
