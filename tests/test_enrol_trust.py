@@ -297,3 +297,11 @@ def test_out_holds_both_arms_and_treatment_out_the_treatment_arm_only(tmp_path: 
            "(mode 0600); not for the consultants" in result.output
     assert f"treatment arm's list (cpr, arm) for the consultants: {len(treatment)} people written to " \
            f"{tmp_path / 'lists' / 'treatment.csv'} (mode 0600)" in result.output
+
+
+def test_the_readme_names_both_lists_correctly() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    analysts = readme.split("## For analysts", 1)[1].split("\n## ", 1)[0]
+    assert "--treatment-out" in analysts and "treatment-list.csv" not in analysts.split("--treatment-out")[0]
+    assert "trial keygen ~/.trial/bc16.key" in analysts and "TRIAL_SECRET_FILE" in analysts
+    assert "network" in analysts
