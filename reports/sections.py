@@ -290,9 +290,9 @@ def consort(page: Page) -> dict[str, Any]:
         cells["duplicates"] = screening.duplicate_rows
         cells["already"] = screening.already_enrolled
         cells["assessed"] = screening.assessed
+        # People are counted once however often they were read; rows are data handling and add up to nothing.
         relations += [
             ("excluded", [f"excluded:{r.code}" for r in reasons]),
-            ("read", ["duplicates", "already", "assessed"]),
             ("assessed", ["excluded", "randomised"]),
         ]
     _arm_flow(page, cells, relations)

@@ -44,8 +44,8 @@ def _say(out: Any, line: str) -> None:
 def show_enrolment(summary: Mapping[str, Any], lang: str, out: Any = None) -> None:
     """What one `trial enrol` run did: rows read, exclusions by reason, people kept and newly enrolled by arm.
 
-    `summary` holds file, as_of, read, duplicate_rows, excluded ({reason: (label, n)}), already_enrolled, enrolled
-    ({arm: n}) and, when a list was written, roster_written ({path, n, treatment_only}).
+    `summary` holds file, as_of, read, blank_rows, duplicate_rows, excluded ({reason: (label, n)}), already_enrolled,
+    enrolled ({arm: n}) and lists (one line per list written).
     """
     out = out or console()
     f = Numbers(lang)
@@ -53,6 +53,9 @@ def show_enrolment(summary: Mapping[str, Any], lang: str, out: Any = None) -> No
     _say(out, f"{summary['file']}: " + (f"{f.count(summary['read'])} rækker læst (lodtrækningsdato {summary['as_of']})"
                                        if da else f"read {f.count(summary['read'])} rows (enrolment date "
                                        f"{summary['as_of']})"))
+    if not summary["read"]:
+        _say(out, "  " + f.words("filen har kun en overskrift og ingen datarækker: ingen at vurdere",
+                                 "the file has a header but no data rows: no one to assess"))
     if summary.get("blank_rows"):
         _say(out, f"  {f.words('tomme rækker sprunget over', 'blank rows skipped')}: {f.count(summary['blank_rows'])}")
     if summary.get("duplicate_rows"):
@@ -99,6 +102,25 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
     if withdrawn is not None:
         _say(out, f"{f.words('udtrådt (bliver i analysen)', 'withdrawn (stay in the analysis)')}: "
                   + ", ".join(f"{a} {f.count(withdrawn.get(a, 0))}" for a in arms))
+    screened, handled = report.get("screening"), report.get("data_handling")
+    if screened is not None and handled is not None:
+        excluded = ", ".join(f"{code} {f.count(n)}" for code, n in screened["excluded"].items()) or "-"
+        _say(out, f.words("Personer vurderet", "People assessed") + f" {f.count(screened['assessed'])}: "
+                  + f.words("egnede", "eligible") + f" {f.count(screened['eligible'])}, "
+                  + f.words("udelukket", "excluded") + f" ({excluded}), "
+                  + f.words("i forsøget", "enrolled") + f" {f.count(screened['enrolled'])}")
+        _say(out, "  " + f.words("databehandling, ikke personer", "data handling, not people") + ": "
+                  + f"{f.count(handled['runs'])} " + f.words("kørsler", "runs")
+                  + f" ({f.count(handled['reruns'])} " + f.words("gentaget", "repeated") + "), "
+                  + f"{f.count(handled['rows_read'])} " + f.words("rækker læst", "rows read") + ", "
+                  + f"{f.count(handled['already_enrolled'])} " + f.words("allerede tilmeldt", "already enrolled") + ", "
+                  + f"{f.count(handled['duplicate_rows'])} " + f.words("dubletter", "duplicates") + ", "
+                  + f"{f.count(handled['blank_rows'])} " + f.words("tomme", "blank"))
+        if handled["runs_counted_as_rows"]:
+            _say(out, "  " + f.words(
+                f"{handled['runs_counted_as_rows']} kørsler fra før screeningsnøglerne tælles som rækker",
+                f"{handled['runs_counted_as_rows']} runs recorded before screening tokens are counted as rows",
+            ))
     balance = _table(
         f.words(f"Balance ved baseline (standardiseret middelforskel, {arms[0]} mod {arms[1]})",
                 f"Baseline balance (standardised mean difference, {arms[0]} vs {arms[1]})"),
@@ -111,7 +133,7 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
             cells = [f"{f.count(row['arms'][a]['n'])} ({f.percent(row['arms'][a]['share'], sign=True)})" for a in arms]
         smd = f.number(row["smd"], 3)
         balance.add_row(row["variable"], row["level"] or f.words("gns. (sd)", "mean (sd)"), *cells,
-                        smd if smd.startswith("-") else "+" + smd)
+                        smd if row["smd"] is None or smd.startswith("-") else "+" + smd)
     out.print(balance)
     _say(out, f"{f.words('ledgerens hoved', 'ledger head')} {report['ledger_head']}")
 

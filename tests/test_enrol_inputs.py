@@ -33,7 +33,8 @@ def lines(*rows: str) -> str:
 BAD: dict[str, tuple[bytes | str, str]] = {
     "empty.csv": (b"", "file is empty"),
     "missing_column.csv": ("cpr,registered_on,education_level,benefit\n010190-1235,2026-02-20,LVU,dagpenge\n",
-                           "row 1, column 'has_cv': required column is missing"),
+                           "row 1: missing column has_cv (or 'CV i Min plan' or 'CV i Jobnet'); columns found: cpr, "
+                           "registered_on, education_level, benefit"),
     "cpr_letters.csv": (lines(GOOD1, "0202AB-1244,2026-02-25,LVU,dagpenge,ja,teknisk,2300"),
                         "row 3, column 'cpr': not a CPR number"),
     "cpr_short.csv": (lines("01019-1235,2026-02-20,LVU,dagpenge,ja,humaniora,2200"), "row 2, column 'cpr'"),

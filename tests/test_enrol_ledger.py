@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from tests.factory import claimant_rows, write_claimants
 from trial.cli import app
-from trial.ledger import Ledger
+from trial.ledger import Ledger, row_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
@@ -77,7 +77,7 @@ def test_same_secret_reproduces_and_another_does_not(tmp_path: Path) -> None:
     arms = []
     for name, secret in (("a", SECRET), ("b", SECRET), ("c", "another-secret-987654321")):
         db = tmp_path / f"{name}.db"
-        assert run("init", "--protocol", PROTOCOL, "--db", db).exit_code == 0
+        assert run("init", "--protocol", PROTOCOL, "--db", db, secret=secret).exit_code == 0
         assert enrol(db, file, secret=secret).exit_code == 0
         with Ledger.open(db) as led:
             arms.append(led.allocations().sort_values("stratum", kind="stable")["arm"].tolist())
@@ -129,20 +129,25 @@ def test_changed_protocol_is_refused_until_amended(ledger: Path, tmp_path: Path)
     assert result.exit_code == 2 and "randomisation" in result.output
 
 
-def test_secret_rules(ledger: Path, tmp_path: Path) -> None:
+def test_secret_rules(tmp_path: Path) -> None:
     file = write_claimants(tmp_path / "c.csv", claimant_rows(10, seed=9, as_of=AS_OF))
-    missing = enrol(ledger, file, secret=None)
-    assert missing.exit_code == 2 and "TRIAL_SECRET" in missing.output
-    key = tmp_path / "trial.key"
-    assert run("keygen", key).exit_code == 0
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    key = tmp_path / "keys" / "trial.key"  # README's `trial keygen ~/.trial/bc16.key`: the folder is made too
+    assert run("keygen", key, secret=None).exit_code == 0
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     assert run("keygen", key).exit_code == 2  # never overwritten
+    db = tmp_path / "trial.db"
+    assert run("init", "--protocol", PROTOCOL, "--db", db, "--secret-file", key, secret=None).exit_code == 0
+    missing = enrol(db, file, secret=None)
+    assert missing.exit_code == 2 and "TRIAL_SECRET" in missing.output
     os.chmod(key, 0o644)
-    loose = enrol(ledger, file, "--secret-file", key, secret=None)
+    loose = enrol(db, file, "--secret-file", key, secret=None)
     assert loose.exit_code == 2 and "readable by others" in loose.output
     os.chmod(key, 0o600)
-    assert enrol(ledger, file, "--secret-file", key, secret=None).exit_code == 0
-    short = enrol(ledger, file, secret="short")
+    assert enrol(db, file, "--secret-file", key, secret=None).exit_code == 0
+    by_variable = runner.invoke(app, ["enrol", str(file), "--db", str(db), "--as-of", AS_OF.isoformat()],
+                                env={"TRIAL_SECRET_FILE": str(key), "TRIAL_SECRET": None})
+    assert by_variable.exit_code == 0, by_variable.output
+    short = enrol(db, file, secret="short")
     assert short.exit_code == 2 and "too short" in short.output
 
 
@@ -220,8 +225,41 @@ def test_verify_detects_tampering_after_triggers_are_dropped(ledger: Path, tmp_p
     assert result.exit_code == 1 and "triggers" in result.output
 
 
-def test_verify_with_wrong_secret_flags_allocations(ledger: Path, tmp_path: Path) -> None:
+def test_verify_refuses_a_wrong_secret_and_flags_an_altered_allocation(ledger: Path, tmp_path: Path) -> None:
     file = write_claimants(tmp_path / "c.csv", claimant_rows(80, seed=12, as_of=AS_OF))
     assert enrol(ledger, file).exit_code == 0
-    result = run("verify", "--db", ledger, secret="a-different-secret-entirely")
-    assert result.exit_code == 1 and "allocation sequence" in result.output
+    wrong = run("verify", "--db", ledger, secret="a-different-secret-entirely")
+    assert wrong.exit_code == 2
+    assert wrong.output.startswith("error: this secret is not the one this ledger was created with; ")
+    # An arm swapped and the whole chain rebuilt after it, triggers and all: only the secret's sequence tells.
+    con = sqlite3.connect(ledger)
+    con.execute("DROP TRIGGER log_no_update")
+    seq, arm = con.execute("SELECT seq, arm FROM log WHERE kind = 'enrolment' ORDER BY seq LIMIT 1").fetchone()
+    other = "control" if arm == "treatment" else "treatment"
+    con.execute("UPDATE log SET arm = ? WHERE seq = ?", (other, seq))
+    prev = "0" * 64
+    for row in con.execute("SELECT seq, kind, person_id, arm, stratum, at, body FROM log ORDER BY seq").fetchall():
+        digest = row_hash((*row, prev))
+        con.execute("UPDATE log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row[0]))
+        prev = digest
+    con.execute("CREATE TRIGGER log_no_update BEFORE UPDATE ON log BEGIN SELECT RAISE(ABORT, 'append-only'); END")
+    con.commit()
+    con.close()
+    altered = run("verify", "--db", ledger)
+    assert altered.exit_code == 1
+    assert altered.output.strip() == (
+        f"NOT INTACT: row {seq}: arm '{other}' is not the one the allocation sequence gives ('{arm}') "
+        "— the allocation was altered"
+    )
+
+
+def test_status_of_one_person_is_valid_json(ledger: Path, tmp_path: Path) -> None:
+    """One person has no standard deviation and the other arm no shares: null, never NaN (which JSON lacks)."""
+    rows = [r for r in claimant_rows(40, seed=13, as_of=AS_OF) if r["has_cv"] == "ja" and r["benefit"] == "dagpenge"
+            and r["education_level"] == "LVU" and r["registered_on"] >= "2026-02-02"][:1]
+    assert enrol(ledger, write_claimants(tmp_path / "one.csv", rows)).exit_code == 0
+    result = run("status", "--db", ledger, "--json", "-")
+    assert result.exit_code == 0, result.output
+    (age,) = [r for r in json.loads(result.output)["balance"] if r["variable"] == "age"]
+    assert age["smd"] is None and sorted(a["share"] is None for a in age["arms"].values()) == [False, True]
+    assert run("status", "--db", ledger, "--lang", "en").exit_code == 0

@@ -25,7 +25,7 @@ def load_allocations(
     if db is not None:
         from trial.ledger import Ledger
 
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, read_only=True) as ledger:
             return ledger.allocations()
     frame = read_table(allocations, required=COLUMNS, keep_extra=True)
     file = frame.attrs["file"]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from trial.ledger import Ledger, VerifyResult
-from trial.randomise import BlockRandomiser
 
 
 @dataclass(frozen=True)
@@ -20,32 +18,12 @@ class AuditResult:
         return self.chain.ok and self.allocation_problem is None
 
 
-def regenerate_allocations(ledger: Ledger, secret: bytes) -> tuple[int, str | None]:
-    """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named."""
-    randomiser = BlockRandomiser.for_protocol(ledger.protocol(), secret)
-    positions: dict[str, int] = {}
-    checked = 0
-    rows = ledger.db.execute(
-        "SELECT seq, person_id, arm, stratum, body FROM log WHERE kind = 'enrolment' ORDER BY seq"
-    )
-    for seq, _person, arm, stratum, body in rows:
-        position = positions.get(stratum, 0)
-        positions[stratum] = position + 1
-        expected = randomiser.assign(stratum, position)
-        block = json.loads(body).get("block")
-        if expected.arm != arm or expected.block != block:
-            return checked, (
-                f"row {seq}: arm '{arm}' is not the one the allocation sequence gives ('{expected.arm}') "
-                "— wrong secret, or the allocation was altered"
-            )
-        checked += 1
-    return checked, None
-
-
 def audit(ledger: Ledger, secret: bytes | None) -> AuditResult:
-    """Check the chain always, and the allocations when the secret is at hand."""
+    """Check the chain always, and the allocations when the secret is at hand (after `Ledger.check_secret`)."""
     chain = ledger.verify_chain()
     if not chain.ok or secret is None:
         return AuditResult(chain, None, None)
-    checked, problem = regenerate_allocations(ledger, secret)
+    checked, problem = ledger.replay_allocations(secret)
+    if problem is not None:
+        problem += " — the allocation was altered"
     return AuditResult(chain, checked, problem)

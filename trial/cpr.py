@@ -31,6 +31,14 @@ def century(digit7: np.ndarray, year2: np.ndarray) -> np.ndarray:
     )
 
 
+def excel_hint(value: str) -> str:
+    """A hint for a malformed CPR number that is nine digits: a spreadsheet dropped its leading zero."""
+    digits = value.replace("-", "").replace(" ", "")
+    if len(digits) == 9 and digits.isascii() and digits.isdigit():
+        return "; it has 9 digits: leading zero lost by Excel? Format the column as text and export again"
+    return ""
+
+
 def parse_cprs(df: pd.DataFrame, column: str = "cpr") -> pd.DataFrame:
     """Normalise a column of CPR numbers to 10 digits; return cpr, birth_date and sex ('K'/'M') per row.
 
@@ -40,7 +48,9 @@ def parse_cprs(df: pd.DataFrame, column: str = "cpr") -> pd.DataFrame:
     if matches(text, " ").any():
         text = text.str.replace(" ", "", regex=False)
     shaped = matches(text, _SHAPE)
-    _fail(df, ~shaped, column, "not a CPR number (10 digits, optionally DDMMYY-SSSS)")
+    if not shaped.all():
+        first = text.iloc[int(np.flatnonzero(~shaped)[0])]
+        _fail(df, ~shaped, column, "not a CPR number (10 digits, optionally DDMMYY-SSSS)" + excel_hint(first))
     digits = text.str.replace("-", "", regex=False) if matches(text, "-").any() else text
     # ASCII digits as bytes minus '0': a vectorised parse of all ten digits at once.
     as_int = (np.asarray(digits.to_numpy(), dtype="S10").view(np.uint8).reshape(-1, 10) - 48).astype(np.int64)

@@ -21,14 +21,28 @@ from trial.errors import InputError, LedgerError
 from trial.ledger import Entry, Ledger
 from trial.protocol import Protocol
 from trial.randomise import BlockRandomiser
-from trial.screening import age_band, age_in_years, screen
-from trial.secret import pseudonymise_many
+from trial.screening import age_band, age_in_years, screen, screening_people
+from trial.secret import pseudonyms_and_tokens
 from trial.tables import ROW, read_table, to_bools, to_dates
 
 REQUIRED = ["cpr", "registered_on", "education_level", "benefit", "has_cv"]
 OPTIONAL = ["birth_date", "sex", "education_field", "postcode", "jobcenter_unit"]
 _SEX = {"k": "K", "kvinde": "K", "f": "K", "female": "K", "m": "M", "mand": "M", "male": "M"}
 UNKNOWN = "ukendt"
+# Header names of the job centre's own exports, beside the English ones (matched in any case, with spaces, hyphens
+# or dots for underscores). A column found under neither is listed with the columns the file has.
+DANISH_ALIASES: dict[str, list[str]] = {
+    "cpr": ["CPR-nr", "CPR-nummer", "Personnummer"],
+    "registered_on": ["Tilmeldt dato", "Tilmeldingsdato", "Ledig fra", "Ledighedsdato"],
+    "education_level": ["Uddannelsesniveau", "Udd. niveau", "Uddannelsesgruppe"],
+    "benefit": ["Ydelse", "Ydelsestype", "Ydelsesgruppe"],
+    "has_cv": ["CV i Min plan", "CV i Jobnet", "Har CV"],
+    "birth_date": ["Fødselsdato", "Foedselsdato"],
+    "sex": ["Køn", "Koen"],
+    "education_field": ["Uddannelsesområde", "Fagområde", "Uddannelsesretning"],
+    "postcode": ["Postnummer", "Postnr"],
+    "jobcenter_unit": ["Jobcenterenhed", "Jobcenter-enhed"],
+}
 
 
 @dataclass
@@ -43,17 +57,24 @@ class EnrolResult:
     excluded: dict[str, int]
     enrolled: dict[str, int]
     roster: pd.DataFrame = field(repr=False)
+    treatment_arm: str = ""
+    blank_rows: int = 0
 
     @property
     def newly_enrolled(self) -> int:
         return sum(self.enrolled.values())
+
+    @property
+    def treatment_roster(self) -> pd.DataFrame:
+        """The roster's treatment arm only: the list for the consultants, who must not see the control arm."""
+        return self.roster[self.roster["arm"] == self.treatment_arm].reset_index(drop=True)
 
 
 def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.DataFrame:
     """Read and type a claimant file; any bad cell raises InputError naming file, row and column."""
     extra = [c for c in protocol.eligibility.require if c not in REQUIRED + OPTIONAL]
     extra += [c for c in protocol.analysis.covariates if c not in REQUIRED + OPTIONAL + extra + ["age", "age_band"]]
-    frame = read_table(path, required=REQUIRED + extra, optional=OPTIONAL)
+    frame = read_table(path, required=REQUIRED + extra, optional=OPTIONAL, aliases=DANISH_ALIASES)
     file = frame.attrs["file"]
     ids = parse_cprs(frame)
     typed = pd.DataFrame({"cpr": ids["cpr"], ROW: frame[ROW]})
@@ -99,6 +120,7 @@ def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.Data
     typed["age_band"] = age_band(typed["age"], protocol.randomisation.age_band_cuts)
     typed.attrs["file"] = file
     typed.attrs["sha256"] = frame.attrs["sha256"]
+    typed.attrs["blank_rows"] = frame.attrs["blank_rows"]
     return _drop_duplicates(typed)
 
 
@@ -147,7 +169,11 @@ def enrol_file(
     as_of: date,
     protocol: Protocol | None = None,
 ) -> EnrolResult:
-    """Enrol one claimant file into the ledger; idempotent for people enrolled before."""
+    """Enrol one claimant file into the ledger; idempotent for people enrolled before.
+
+    A secret other than the ledger's is refused before the file is read, and again under the write lock.
+    """
+    ledger.check_secret(secret)
     active = ledger.protocol()
     if protocol is not None and protocol.fingerprint != active.fingerprint:
         raise LedgerError(
@@ -155,7 +181,8 @@ def enrol_file(
             f"one frozen in the ledger ({active.fingerprint[:12]}…); record it first with: trial amend"
         )
     claimants = read_claimants(path, active, as_of)
-    claimants["person_id"] = pseudonymise_many(claimants["cpr"], secret)
+    claimants["person_id"], tokens = pseudonyms_and_tokens(claimants["cpr"], secret)
+    claimants["screening_token"] = tokens
     when = pd.Timestamp(as_of)
     randomiser = BlockRandomiser.for_protocol(active, secret)
     strata = active.randomisation.strata
@@ -163,10 +190,12 @@ def enrol_file(
     covariates = [c for c in active.analysis.covariates if c in claimants.columns and c not in strata]
 
     with ledger.transaction():
+        ledger.check_secret(secret)
         known = ledger.arms_of(claimants["person_id"])
         already = claimants["person_id"].isin(known.keys())
-        reasons = screen(claimants[~already], active, when)
-        eligible = claimants[~already][reasons == ""].copy()
+        assessed = claimants[~already]
+        reasons = screen(assessed, active, when)
+        eligible = assessed[reasons == ""].copy()
         eligible["stratum"] = stratum_keys(eligible, strata)
         positions = ledger.stratum_counts()
         assignments = []
@@ -187,12 +216,14 @@ def enrol_file(
             "file": Path(path).name,
             "file_sha256": claimants.attrs["sha256"],
             "read": len(claimants) + claimants.attrs["duplicate_rows"],
+            "blank_rows": claimants.attrs["blank_rows"],
             "duplicate_rows": claimants.attrs["duplicate_rows"],
             "already_enrolled": int(already.sum()),
             "eligible": len(eligible) + int(already.sum()),
             "excluded": {str(k): int(v) for k, v in excluded.items()},
             "enrolled": enrolled,
             "protocol_fingerprint": active.fingerprint,
+            "people": screening_people(assessed["screening_token"], reasons),
         }
         entries.append(Entry("screening", as_of.isoformat(), summary))
         ledger._append(entries)
@@ -210,6 +241,8 @@ def enrol_file(
         excluded=summary["excluded"],
         enrolled=enrolled,
         roster=roster.reset_index(drop=True),
+        treatment_arm=active.treatment_arm,
+        blank_rows=summary["blank_rows"],
     )
 
 

@@ -117,7 +117,7 @@ def load_evaluation(
     if db is not None:
         from trial.ledger import Ledger
 
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, read_only=True) as ledger:
             ledger_protocol = ledger.protocol()
             withdrawals = ledger.withdrawals()
             screening = ledger.screening()

@@ -1,16 +1,19 @@
 """The trial ledger: one append-only SQLite table whose rows form a SHA-256 hash chain.
 
-Every fact of the trial is a row: the frozen protocol, amendments, enrolments (pseudonym, stratum, arm),
-screening counts, withdrawals and the recommendations shown. Triggers refuse UPDATE and DELETE, and because
-each row's hash covers its content and the previous row's hash, `verify` detects a change made even after
-the triggers were dropped.
+Every fact of the trial is a row: the frozen protocol, the check of its secret, amendments, enrolments
+(pseudonym, stratum, arm), screening counts, withdrawals and the recommendations shown. Triggers refuse UPDATE and
+DELETE, and because each row's hash covers its content and the previous row's hash, `verify` detects a change made
+even after the triggers were dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,9 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from trial.errors import LedgerError
+from trial.errors import LedgerError, ParameterError, SecretError
 from trial.protocol import Protocol, parse_protocol
-from trial.secret import PSEUDONYM_HEX
+from trial.randomise import BlockRandomiser
+from trial.secret import PSEUDONYM_HEX, key_check, load_secret, pseudonym
+from trial.tables import column_names
 
 SCHEMA_VERSION = 1
 GENESIS = "0" * 64
@@ -51,6 +56,17 @@ BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: rows cannot be deleted'); 
 TRIGGERS = ("log_no_update", "log_no_delete")
 _CPR_LIKE = re.compile(r"\d{6}-?\d{4}")
 _PSEUDONYM = re.compile(rf"[0-9a-f]{{{PSEUDONYM_HEX}}}")
+WRONG_SECRET = (
+    "this secret is not the one this ledger was created with; give the trial's own secret "
+    "($TRIAL_SECRET holds the secret itself, $TRIAL_SECRET_FILE or --secret-file the path of its file)"
+)
+# Where SQLite's file locking cannot be trusted (https://www.sqlite.org/faq.html#q5): network and shared-folder
+# file systems, as named in the third-last field group of /proc/self/mountinfo.
+NETWORK_FILESYSTEMS = frozenset({
+    "cifs", "smb3", "smb2", "smbfs", "nfs", "nfs4", "ncpfs", "afs", "9p", "ceph", "glusterfs", "lustre", "gpfs",
+    "beegfs", "davfs", "fuse.sshfs", "sshfs", "fuse.davfs2", "fuse.glusterfs", "fuse.rclone", "fuse.s3fs",
+})
+MOUNTINFO = Path("/proc/self/mountinfo")
 
 
 def _reason(text: str, what: str) -> str:
@@ -104,12 +120,56 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def network_filesystem(path: str | Path, mountinfo: str | None = None) -> str | None:
+    """The network file system a file lies on (e.g. 'cifs', 'nfs4', 'a UNC path'), or None on a local disk.
+
+    `mountinfo` is the text of /proc/self/mountinfo (read when not given); the longest mount point holding the
+    file's folder names its file system type.
+    """
+    text = str(path)
+    if text.startswith(("\\\\", "//")):
+        return "a UNC path"
+    if mountinfo is None:
+        try:
+            mountinfo = MOUNTINFO.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None  # not Linux: nothing to tell
+    folder = os.path.realpath(Path(path).expanduser().absolute().parent)
+    best, kind = "", None
+    for line in mountinfo.splitlines():
+        fields, separator, rest = line.partition(" - ")
+        parts = fields.split()
+        if not separator or len(parts) < 5 or not rest.split():
+            continue
+        mount = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[4])
+        inside = folder == mount or folder.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, kind = mount, rest.split()[0]
+    return kind if kind in NETWORK_FILESYSTEMS else None
+
+
+def _refuse_network_drive(path: Path) -> None:
+    kind = network_filesystem(path)
+    if kind is not None:
+        raise LedgerError(
+            f"{path} lies on a network drive ({kind}), where SQLite's locking is unreliable and concurrent writes "
+            "can corrupt the ledger; keep it on a local disk of the machine analysts log in to "
+            "(see the README), or accept the risk with --allow-network-drive"
+        )
+
+
+def _key_check_body(secret: bytes) -> dict[str, str]:
+    salt = secrets.token_hex(16)
+    return {"salt": salt, "check": key_check(secret, salt)}
+
+
 class Ledger:
     """An open ledger file. Writes go through `transaction()`, which holds SQLite's write lock throughout."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, read_only: bool = False) -> None:
         self.path = path
         self.db = connection
+        self.read_only = read_only
 
     # -- opening -------------------------------------------------------------------------------------------
     @staticmethod
@@ -120,9 +180,22 @@ class Ledger:
         return connection
 
     @classmethod
-    def create(cls, path: str | Path, protocol: Protocol, protocol_text: str) -> Ledger:
-        """Create a new ledger with the protocol frozen in its first row; never overwrite a file."""
+    def create(
+        cls,
+        path: str | Path,
+        protocol: Protocol,
+        protocol_text: str,
+        *,
+        secret: bytes | None = None,
+        allow_network_drive: bool = False,
+    ) -> Ledger:
+        """Create a new ledger with the protocol frozen in its first row and, given the secret, its key check.
+
+        A file is never overwritten; a ledger created without the secret gets its key check at the first use of one.
+        """
         path = Path(path)
+        if not allow_network_drive:
+            _refuse_network_drive(path)
         if path.exists():
             raise LedgerError(f"{path} exists already; a ledger is never overwritten")
         if not path.parent.exists():
@@ -132,7 +205,10 @@ class Ledger:
             connection.executescript(_SCHEMA)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             ledger = cls(path, connection)
-            ledger.append([Entry("protocol", _now(), _protocol_body(protocol, protocol_text))])
+            entries = [Entry("protocol", _now(), _protocol_body(protocol, protocol_text))]
+            if secret is not None:
+                entries.append(Entry("key_check", _now(), _key_check_body(secret)))
+            ledger.append(entries)
         except BaseException:
             connection.close()
             path.unlink(missing_ok=True)
@@ -140,9 +216,14 @@ class Ledger:
         return ledger
 
     @classmethod
-    def open(cls, path: str | Path) -> Ledger:
-        """Open an existing ledger, refusing files that are not one."""
+    def open(cls, path: str | Path, *, read_only: bool = False, allow_network_drive: bool = False) -> Ledger:
+        """Open an existing ledger, refusing files that are not one, and for writing one on a network drive.
+
+        A ledger opened `read_only` refuses every write, and may lie anywhere.
+        """
         path = Path(path)
+        if not (read_only or allow_network_drive):
+            _refuse_network_drive(path)
         if not path.is_file():
             raise LedgerError(f"ledger {path} not found (create it with: trial init --protocol FILE --db {path})")
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -157,7 +238,7 @@ class Ledger:
         if "log" not in tables or version != SCHEMA_VERSION:
             connection.close()
             raise LedgerError(f"{path} is not a trial ledger of this version (schema {version})")
-        return cls(path, connection)
+        return cls(path, connection, read_only=read_only)
 
     def close(self) -> None:
         self.db.close()
@@ -172,6 +253,8 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[Ledger]:
         """BEGIN IMMEDIATE … COMMIT: concurrent writers queue on the lock; any failure rolls everything back."""
+        if self.read_only:
+            raise LedgerError(f"{self.path} was opened for reading only")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self
@@ -199,6 +282,44 @@ class Ledger:
         with self.transaction():
             return self._append(entries)
 
+    def check_secret(self, secret: bytes) -> None:
+        """Refuse a secret other than the one the ledger was created with (SecretError), before anything is written.
+
+        A ledger made before key checks proves the secret by regenerating its allocations instead; inside a write
+        transaction its key check is then recorded, so the next command needs one HMAC.
+        """
+        row = self.db.execute("SELECT body FROM log WHERE kind = 'key_check' ORDER BY seq LIMIT 1").fetchone()
+        if row is not None:
+            stored = json.loads(row[0])
+            if not hmac.compare_digest(key_check(secret, stored["salt"]), stored["check"]):
+                raise SecretError(WRONG_SECRET)
+            return
+        checked, problem = self.replay_allocations(secret)
+        if problem is not None:
+            raise SecretError(f"{WRONG_SECRET} (without a key check, its allocations tell: {problem})")
+        if self.db.in_transaction and not self.read_only:
+            reason = f"key check added to a ledger made without one; the secret regenerated its {checked} allocations"
+            self._append([Entry("key_check", _now(), _key_check_body(secret) | {"reason": reason})])
+
+    def replay_allocations(self, secret: bytes) -> tuple[int, str | None]:
+        """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named."""
+        randomiser = BlockRandomiser.for_protocol(self.protocol(), secret)
+        positions: dict[str, int] = {}
+        checked = 0
+        rows = self.db.execute(
+            "SELECT seq, arm, stratum, body FROM log WHERE kind = 'enrolment' ORDER BY seq"
+        ).fetchall()
+        for seq, arm, stratum, body in rows:
+            position = positions.get(stratum, 0)
+            positions[stratum] = position + 1
+            expected = randomiser.assign(stratum, position)
+            if expected.arm != arm or expected.block != json.loads(body).get("block"):
+                return checked, (
+                    f"row {seq}: arm '{arm}' is not the one the allocation sequence gives ('{expected.arm}')"
+                )
+            checked += 1
+        return checked, None
+
     def amend(self, protocol: Protocol, protocol_text: str, reason: str) -> None:
         """Record a protocol amendment; arms and randomisation cannot change once anyone is enrolled."""
         current = self.protocol()
@@ -214,24 +335,44 @@ class Ledger:
         }
         self.append([Entry("amendment", _now(), body)])
 
-    def withdraw(self, person_id: str, reason: str, on: date) -> None:
-        """Record a withdrawal; the person stays in the intention-to-treat analysis."""
+    def withdraw(self, person: str, reason: str, on: date, *, secret: bytes | None = None) -> str:
+        """Record a withdrawal on or after the person's randomisation; they stay in the intention-to-treat analysis.
+
+        `person` is a pseudonym or, with the secret, a CPR number, pseudonymised here and never stored or echoed.
+        Returns the pseudonym.
+        """
         reason = _reason(reason, "a withdrawal")
-        if not _PSEUDONYM.fullmatch(person_id):
+        if secret is not None:
+            digits = re.sub(r"[\s-]", "", person)
+            if not re.fullmatch(r"[0-9]{10}", digits):
+                raise ParameterError("cpr", "not a CPR number (10 digits, optionally DDMMYY-SSSS)")
+            person_id, who = pseudonym(digits, secret), "the person with this CPR number"
+        elif _PSEUDONYM.fullmatch(person):
+            person_id, who = person, f"person {person}"
+        else:
             # Not echoed: a CPR number typed by mistake must not be printed back.
-            raise LedgerError(f"give the pseudonym ({PSEUDONYM_HEX} hexadecimal characters, as in trial export)")
+            raise LedgerError(
+                f"give the pseudonym ({PSEUDONYM_HEX} hexadecimal characters, as in trial export) or use --cpr"
+            )
         with self.transaction():
+            if secret is not None:
+                self.check_secret(secret)
             row = self.db.execute(
-                "SELECT arm FROM log WHERE kind = 'enrolment' AND person_id = ?", (person_id,)
+                "SELECT arm, at FROM log WHERE kind = 'enrolment' AND person_id = ?", (person_id,)
             ).fetchone()
             if row is None:
-                raise LedgerError(f"person {person_id} is not enrolled in this ledger")
+                raise LedgerError(f"{who} is not enrolled in this ledger")
+            randomised = date.fromisoformat(row[1][:10])
+            if on < randomised:
+                raise LedgerError(f"withdrawal date {on.isoformat()} lies before the randomisation of {who} on "
+                                  f"{randomised.isoformat()}; give a date from then to today")
             again = self.db.execute(
                 "SELECT 1 FROM log WHERE kind = 'withdrawal' AND person_id = ?", (person_id,)
             ).fetchone()
             if again:
-                raise LedgerError(f"person {person_id} has already withdrawn")
+                raise LedgerError(f"{who} has already withdrawn")
             self._append([Entry("withdrawal", on.isoformat(), {"reason": reason}, person_id, row[0])])
+        return person_id
 
     def log_recommendations(self, rows: Iterable[tuple[str, str, int]], shown_at: datetime | str) -> int:
         """Append what a consultant was shown; refuses anyone not enrolled in the treatment arm."""
@@ -315,16 +456,27 @@ class Ledger:
         return frame
 
     def screening(self) -> pd.DataFrame:
-        """One row per enrolment run with its counts (no personal data), for the CONSORT diagram."""
+        """One row per enrolment run with its counts, for the CONSORT diagram (`trial.screening.consort_screening`).
+
+        `people` holds the run's screening tokens by outcome ('eligible' or a reason code), or None for runs
+        recorded before tokens; no CPR number, pseudonym or covariate is among them.
+        """
         records = []
         for seq, _p, _a, _s, at, body in self._bodies("screening"):
             data = json.loads(body)
             flat = {"seq": seq, "as_of": at, "file": data["file"], "file_sha256": data["file_sha256"]}
             flat |= {k: data[k] for k in ("read", "duplicate_rows", "already_enrolled", "eligible")}
+            flat["blank_rows"] = data.get("blank_rows", 0)
             flat |= {f"excluded_{k}": v for k, v in data["excluded"].items()}
             flat |= {f"enrolled_{k}": v for k, v in data["enrolled"].items()}
+            flat["people"] = data.get("people")
             records.append(flat)
-        return pd.DataFrame.from_records(records).fillna(0)
+        if not records:
+            return pd.DataFrame()
+        frame = pd.DataFrame.from_records(records)
+        counts = [c for c in frame.columns if c.startswith(("excluded_", "enrolled_"))]
+        frame[counts] = frame[counts].fillna(0).astype(int)
+        return frame
 
     def withdrawals(self) -> pd.DataFrame:
         rows = self._bodies("withdrawal")
@@ -377,3 +529,18 @@ class Ledger:
 
 def _protocol_body(protocol: Protocol, text: str) -> dict[str, Any]:
     return {"fingerprint": protocol.fingerprint, "id": protocol.id, "version": protocol.version, "text": text}
+
+
+def checked_secret(db: str | Path, data_file: str | Path, secret_file: str | Path | None = None) -> bytes | None:
+    """The secret for a data file keyed by CPR number, refused unless it is the ledger's; None for other files.
+
+    The ledger is only read: a ledger without a key check is checked by its allocations, and gets one recorded
+    by the next command that writes.
+    """
+    names = column_names(data_file)
+    if "cpr" not in names or "person_id" in names:
+        return None
+    secret = load_secret(secret_file)
+    with Ledger.open(db, read_only=True) as ledger:
+        ledger.check_secret(secret)
+    return secret

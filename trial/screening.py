@@ -81,31 +81,79 @@ def screen(claimants: pd.DataFrame, protocol: Protocol, as_of: pd.Timestamp) -> 
     return reason
 
 
-def consort_screening(runs: pd.DataFrame) -> Screening | None:
+ELIGIBLE = "eligible"  # the outcome of a person screened eligible, beside the reason codes
+
+
+def screening_people(tokens: pd.Series, reasons: pd.Series) -> dict[str, list[str]]:
+    """One run's screening tokens by outcome ('eligible' or the reason code), each list sorted.
+
+    Sorted, the tokens keep no trace of the file's order, which the order of the enrolment rows could otherwise match.
+    """
+    outcome = reasons.where(reasons != "", ELIGIBLE)
+    return {str(code): sorted(group.tolist()) for code, group in tokens.groupby(outcome.to_numpy(), sort=True)}
+
+
+def consort_screening(runs: pd.DataFrame | None) -> Screening | None:
     """The screening part of the CONSORT flow from the ledger's enrolment runs (`Ledger.screening()`); None if none.
 
-    Today's counts add up every run's rows; rows read, duplicates and people already enrolled are data handling.
+    Each person counts once, across any number of runs and re-runs: at their first eligible assessment or, if never
+    eligible, under the reason of their last. Runs recorded before screening tokens count their rows.
     """
     if runs is None or not len(runs):
         return None
-    sums = runs.drop(columns=[c for c in runs.columns if runs[c].dtype == object]).sum()
-    read = int(sums.get("read", 0))
-    duplicates = int(sums.get("duplicate_rows", 0))
-    already = int(sums.get("already_enrolled", 0))
-    codes = sorted(c.removeprefix("excluded_") for c in sums.index if c.startswith("excluded_"))
+    tokened = runs["people"].notna() if "people" in runs.columns else pd.Series(False, index=runs.index)
+    old = runs[~tokened.to_numpy()]
+    sums = old.drop(columns=[c for c in old.columns if old[c].dtype == object]).sum()
+    excluded_n = {c.removeprefix("excluded_"): int(sums[c]) for c in sums.index if c.startswith("excluded_")}
+    eligible = int(sum(sums[c] for c in sums.index if c.startswith("enrolled_")))
+    people = _outcomes(runs.loc[tokened.to_numpy(), "people"])
+    ever_eligible = set(people["token"][people["outcome"] == ELIGIBLE])
+    never = people[~people["token"].isin(ever_eligible)].drop_duplicates("token", keep="last")
+    for code, n in never["outcome"].value_counts().items():
+        excluded_n[str(code)] = excluded_n.get(str(code), 0) + int(n)
+    eligible += len(ever_eligible)
     excluded = [
-        ExclusionReason(code=code, label_da=reason_label(code, "da"), label_en=reason_label(code, "en"),
-                        n=int(sums[f"excluded_{code}"]))
-        for code in codes
+        ExclusionReason(code=code, label_da=reason_label(code, "da"), label_en=reason_label(code, "en"), n=n)
+        for code, n in sorted(excluded_n.items()) if n
     ]
-    assessed = read - duplicates - already
-    enrolled = int(sum(sums[c] for c in sums.index if c.startswith("enrolled_")))
+    totals = runs.drop(columns=[c for c in runs.columns if runs[c].dtype == object]).sum()
     return Screening(
-        rows_read=read,
-        duplicate_rows=duplicates,
-        already_enrolled=already,
-        assessed=assessed,
-        eligible=assessed - sum(reason.n for reason in excluded),
+        rows_read=int(totals.get("read", 0)),
+        duplicate_rows=int(totals.get("duplicate_rows", 0)),
+        already_enrolled=int(totals.get("already_enrolled", 0)),
+        assessed=eligible + sum(reason.n for reason in excluded),
+        eligible=eligible,
         excluded=excluded,
-        enrolled=enrolled,
+        enrolled=int(sum(totals[c] for c in totals.index if c.startswith("enrolled_"))),
     )
+
+
+def _outcomes(people: pd.Series) -> pd.DataFrame:
+    """Every (token, outcome) of the runs with tokens, in ledger order."""
+    tokens: list[str] = []
+    outcomes: list[str] = []
+    for run in people:
+        for outcome, group in run.items():
+            tokens.extend(group)
+            outcomes.extend([outcome] * len(group))
+    return pd.DataFrame({"token": tokens, "outcome": outcomes}, dtype=object)
+
+
+def data_handling(runs: pd.DataFrame | None) -> dict[str, int]:
+    """What the enrolment runs handled apart from people: runs, re-runs of a file, rows read, blank and duplicate rows.
+
+    `already_enrolled` counts rows of people enrolled in an earlier run; `runs_counted_as_rows` the runs recorded
+    before screening tokens, whose people may be counted again in later runs.
+    """
+    if runs is None or not len(runs):
+        return {"runs": 0, "reruns": 0, "rows_read": 0, "blank_rows": 0, "duplicate_rows": 0, "already_enrolled": 0,
+                "runs_counted_as_rows": 0}
+    return {
+        "runs": len(runs),
+        "reruns": int(runs["file_sha256"].duplicated().sum()),
+        "rows_read": int(runs["read"].sum()),
+        "blank_rows": int(runs["blank_rows"].sum()) if "blank_rows" in runs.columns else 0,
+        "duplicate_rows": int(runs["duplicate_rows"].sum()),
+        "already_enrolled": int(runs["already_enrolled"].sum()),
+        "runs_counted_as_rows": int(runs["people"].isna().sum()) if "people" in runs.columns else len(runs),
+    }

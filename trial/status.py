@@ -1,4 +1,4 @@
-"""Enrolment status: counts by arm, stratum and ISO week, block balance, and baseline balance by arm."""
+"""Enrolment status: counts by arm, stratum and ISO week, block balance, baseline balance, withdrawals, screening."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ import numpy as np
 import pandas as pd
 
 from trial.protocol import Protocol
+from trial.screening import consort_screening, data_handling
+
+
+def _finite(value: float) -> float | None:
+    """The number, or None where it does not exist (the sd of one person): JSON has no NaN."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _smd_numeric(a: pd.Series, b: pd.Series) -> float:
@@ -34,25 +40,36 @@ def baseline_table(allocations: pd.DataFrame, covariates: list[str], arms: list[
         if pd.api.types.is_numeric_dtype(column) and column.nunique() > 2:
             rows.append({
                 "variable": name, "level": None, "kind": "numeric",
-                "arms": {arm: {"n": int(g[name].notna().sum()), "mean": float(g[name].mean()),
-                               "sd": float(g[name].std(ddof=1))} for arm, g in zip(arms, (first, second), strict=True)},
-                "smd": _smd_numeric(first[name].dropna(), second[name].dropna()),
+                "arms": {arm: {"n": int(g[name].notna().sum()), "mean": _finite(g[name].mean()),
+                               "sd": _finite(g[name].std(ddof=1))}
+                         for arm, g in zip(arms, (first, second), strict=True)},
+                "smd": _finite(_smd_numeric(first[name].dropna(), second[name].dropna())),
             })
             continue
         for level in sorted(column.dropna().astype(str).unique()):
             shares = {}
             for arm, group in zip(arms, (first, second), strict=True):
                 hits = int((group[name].astype(str) == level).sum())
-                shares[arm] = {"n": hits, "share": hits / len(group) if len(group) else float("nan")}
+                shares[arm] = {"n": hits, "share": hits / len(group) if len(group) else None}
+            first_share, second_share = (shares[arm]["share"] for arm in arms[:2])
             rows.append({
                 "variable": name, "level": level, "kind": "category", "arms": shares,
-                "smd": _smd_share(shares[arms[0]]["share"], shares[arms[1]]["share"]),
+                "smd": None if first_share is None or second_share is None else _smd_share(first_share, second_share),
             })
     return rows
 
 
-def status(allocations: pd.DataFrame, protocol: Protocol) -> dict[str, Any]:
-    """The analyst's overview of a ledger's enrolment."""
+def status(
+    allocations: pd.DataFrame,
+    protocol: Protocol,
+    *,
+    withdrawals: pd.DataFrame | None = None,
+    runs: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The analyst's overview of a ledger's enrolment; `withdrawals` and the screening `runs` come from the ledger.
+
+    `screening` counts people as the report's CONSORT flow does; `data_handling` counts rows and runs.
+    """
     arms = protocol.arm_names
     by_arm = {arm: int((allocations["arm"] == arm).sum()) for arm in arms}
     table = pd.crosstab(allocations["stratum"], allocations["arm"]).reindex(columns=arms, fill_value=0)
@@ -74,4 +91,20 @@ def status(allocations: pd.DataFrame, protocol: Protocol) -> dict[str, Any]:
         "largest_imbalance": worst,
         "largest_block": max(protocol.randomisation.block_sizes),
         "balance": baseline_table(allocations, covariates, arms),
+        "withdrawn": {arm: int((withdrawals["arm"] == arm).sum()) if withdrawals is not None else 0 for arm in arms},
+        "screening": _screening(runs),
+        "data_handling": data_handling(runs),
+    }
+
+
+def _screening(runs: pd.DataFrame | None) -> dict[str, Any]:
+    """The people screened: assessed, eligible, excluded by reason code, enrolled."""
+    counts = consort_screening(runs)
+    if counts is None:
+        return {"assessed": 0, "eligible": 0, "excluded": {}, "enrolled": 0}
+    return {
+        "assessed": counts.assessed,
+        "eligible": counts.eligible,
+        "excluded": {reason.code: reason.n for reason in counts.excluded},
+        "enrolled": counts.enrolled,
     }

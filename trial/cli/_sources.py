@@ -1,4 +1,7 @@
-"""The options naming an evaluation's sources, shared by `trial analyse` and `trial report` so they cannot drift."""
+"""The options naming an evaluation's sources, shared by `trial analyse` and `trial report` so they cannot drift.
+
+The secret and network-drive options live here too, shared by every command that takes them.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,21 @@ ALLOCATIONS = typer.Option(
 )
 BOOTSTRAP = typer.Option(None, "--bootstrap", min=0, help="Bootstrap replicates (protocol's).")
 SEED = typer.Option(None, "--seed", help="Seed of the bootstrap, for reproducible intervals.")
-SECRET_FILE = typer.Option(
-    None, "--secret-file", help="Trial secret, needed when the spells carry cpr (default: $TRIAL_SECRET)."
+
+
+def secret_option(use: str) -> Any:
+    """`--secret-file FILE`, whose help says which variable holds a path and which the secret itself."""
+    return typer.Option(
+        None, "--secret-file", metavar="FILE",
+        help=f"File holding the trial secret (mode 0600), {use}. Default: the file named by $TRIAL_SECRET_FILE, "
+        "else $TRIAL_SECRET, which holds the secret itself (not a path).",
+    )
+
+
+SECRET_FILE = secret_option("needed when the spells carry cpr")
+ALLOW_NETWORK_DRIVE = typer.Option(
+    False, "--allow-network-drive",
+    help="Accept a ledger on a network drive (SMB/CIFS, NFS, a UNC path), where SQLite's locking is unreliable.",
 )
 
 
@@ -32,7 +48,10 @@ def load(
     *,
     record_paths: bool = True,
 ) -> Any:
-    """The `Evaluation` these options name (imports the analysis stack only when a command runs)."""
+    """The `Evaluation` these options name (imports the analysis stack only when a command runs).
+
+    Spells keyed by CPR number against a ledger need the ledger's own secret: another is refused before reading.
+    """
     from trial.errors import TrialError
 
     if (db is None) == (allocations is None):
@@ -40,13 +59,18 @@ def load(
     if protocol is None and db is None:
         raise TrialError("--protocol is needed with --allocations")
     from trial.evaluation import load_evaluation
+    from trial.ledger import checked_secret
     from trial.secret import load_secret
 
+    if db is not None:
+        secret = checked_secret(db, outcomes, secret_file)
+    else:
+        secret = load_secret(secret_file) if secret_file is not None else None
     return load_evaluation(
         outcomes,
         protocol=protocol,
         db=db,
         allocations=allocations,
-        secret=load_secret(secret_file) if secret_file is not None else None,
+        secret=secret,
         record_paths=record_paths,
     )

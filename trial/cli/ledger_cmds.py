@@ -19,11 +19,10 @@ from trial.cli._app import (
     output_path,
     protocol_app,
 )
+from trial.cli._sources import ALLOW_NETWORK_DRIVE, secret_option
 
 DB = typer.Option(..., "--db", help="The trial ledger (SQLite file).")
-SECRET_FILE = typer.Option(
-    None, "--secret-file", help="File holding the trial secret (mode 0600). Default: $TRIAL_SECRET."
-)
+SECRET_FILE = secret_option("which keys the pseudonyms and the allocation sequence")
 
 
 @protocol_app.command("check")
@@ -67,10 +66,11 @@ def protocol_check(file: Path = typer.Argument(..., help="Protocol TOML file."))
 
 
 @app.command()
-def keygen(file: Path = typer.Argument(..., help="Where to write the new secret.")) -> None:
-    """Write a new random trial secret with mode 0600 (never overwrites).
+def keygen(file: Path = typer.Argument(..., help="Where to write the new secret (its folder is created).")) -> None:
+    """Write a new random trial secret with mode 0600 (never overwrites), creating its folder with mode 0700.
 
-    Keep it apart from the ledger: it keys the pseudonyms and the allocation sequence.
+    Keep it apart from the ledger: it keys the pseudonyms and the allocation sequence. Only a new trial needs a
+    new secret: a ledger refuses any secret but the one it was created with.
 
     Example: trial keygen ~/.trial/bc16.key
     """
@@ -83,17 +83,26 @@ def keygen(file: Path = typer.Argument(..., help="Where to write the new secret.
 def init(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML file to freeze in the ledger."),
     db: Path = DB,
+    secret_file: Path | None = SECRET_FILE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
-    """Create a new ledger with the protocol frozen in it; an existing file is never overwritten.
+    """Create a new ledger with the protocol frozen in it and a check of the secret; a file is never overwritten.
 
-    Example: trial init --protocol protocols/bc16-jobmatch.toml --db bc16.db
+    From then on every command refuses a secret other than this one.
+
+    Example: trial init --protocol protocols/bc16-jobmatch.toml --db bc16.db --secret-file ~/.trial/bc16.key
     """
     from trial.ledger import Ledger
     from trial.protocol import load_protocol
+    from trial.secret import load_secret, secret_given
 
     p = load_protocol(protocol)
-    with Ledger.create(db, p, protocol.read_text(encoding="utf-8")) as ledger:
+    key = load_secret(secret_file) if secret_given(secret_file) else None
+    text = protocol.read_text(encoding="utf-8")
+    with Ledger.create(db, p, text, secret=key, allow_network_drive=allow_network_drive) as ledger:
         typer.echo(f"created {db} for {p.id} {p.version}; protocol fingerprint {p.fingerprint}")
+        typer.echo("key check of the secret stored: any other secret will be refused" if key is not None else
+                   "no secret given: the first command that uses one stores its key check")
         typer.echo(f"ledger head {ledger.head_hash()}")
 
 
@@ -102,6 +111,7 @@ def amend(
     protocol: Path = typer.Option(..., "--protocol", help="The amended protocol file."),
     db: Path = DB,
     reason: str = typer.Option(..., "--reason", help="Why the protocol changed."),
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Record a protocol amendment in the ledger (arms and randomisation cannot change).
 
@@ -111,7 +121,7 @@ def amend(
     from trial.protocol import load_protocol
 
     p = load_protocol(protocol)
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         ledger.amend(p, protocol.read_text(encoding="utf-8"), reason)
         typer.echo(f"amendment recorded: {p.id} {p.version}, fingerprint {p.fingerprint}")
 
@@ -121,18 +131,24 @@ def enrol(
     file: Path = typer.Argument(..., help="Claimant extract: CSV (comma or semicolon), Parquet or Excel."),
     db: Path = DB,
     as_of: date | None = date_option("--as-of", help="Enrolment date; default today"),
-    out: Path = typer.Option(None, "--out", help="Write the analyst's list (cpr, arm) for the consultants here."),
+    out: Path = typer.Option(
+        None, "--out", help="Write the analyst's list (cpr, arm; both arms) here. Not for the consultants."
+    ),
+    treatment_out: Path = typer.Option(
+        None, "--treatment-out", help="Write the treatment arm's list (cpr, arm) for the consultants here."
+    ),
     secret_file: Path = SECRET_FILE,
     protocol: Path = typer.Option(None, "--protocol", help="Refuse unless this protocol is the ledger's active one."),
     lang: str | None = lang_option(),
     allow_future: bool = ALLOW_FUTURE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Screen a claimant extract, pseudonymise, randomise the eligible and append them to the ledger.
 
     Idempotent: people enrolled before keep their arm. The whole file is checked first; nothing is stored from a
-    file with an error.
+    file with an error, or under a secret other than the ledger's.
 
-    Example: TRIAL_SECRET=... trial enrol claimants-2026-W48.csv --db bc16.db --out treatment-list.csv
+    Example: trial enrol claimants-2026-W48.csv --db bc16.db --secret-file ~/.trial/bc16.key --out list.csv
     """
     day = not_future(as_of, "--as-of", allow_future)
     from reports.terminal import show_enrolment
@@ -143,25 +159,39 @@ def enrol(
     from trial.secret import load_secret
 
     key = load_secret(secret_file)
-    if out is not None:
-        check_roster_target(output_path(out))
+    for target in (out, treatment_out):
+        if target is not None:
+            check_roster_target(output_path(target))
     wanted = load_protocol(protocol) if protocol else None
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         lang = language(lang, ledger.protocol())
         result = enrol_file(ledger, file, secret=key, as_of=day, protocol=wanted)
     lists = []
     if out is not None:
         write_roster(result.roster, out)
+        n = len(result.roster)
         lists.append(
-            f"analyst's list (cpr, arm) for {len(result.roster)} people written to {out} (mode 0600)"
+            f"analyst's list (cpr, arm; both arms) for {n} people written to {out} (mode 0600); "
+            "not for the consultants"
             if lang == "en"
-            else f"analytikerens liste (cpr, arm) for {len(result.roster)} personer skrevet til {out} (tilstand 0600)"
+            else f"analytikerens liste (cpr, arm; begge arme) for {n} personer skrevet til {out} (tilstand 0600); "
+            "ikke til konsulenterne"
+        )
+    if treatment_out is not None:
+        write_roster(result.treatment_roster, treatment_out)
+        n = len(result.treatment_roster)
+        lists.append(
+            f"treatment arm's list (cpr, arm) for the consultants: {n} people written to {treatment_out} (mode 0600)"
+            if lang == "en"
+            else f"indsatsgruppens liste (cpr, arm) til konsulenterne: {n} personer skrevet til {treatment_out} "
+            "(tilstand 0600)"
         )
     show_enrolment(
         {
             "file": str(file),
             "as_of": day.isoformat(),
             "read": result.read,
+            "blank_rows": result.blank_rows,
             "duplicate_rows": result.duplicate_rows,
             "excluded": {code: (reason_label(code, lang), n) for code, n in result.excluded.items()},
             "already_enrolled": result.already_enrolled,
@@ -176,28 +206,31 @@ def enrol(
 def verify(
     db: Path = DB,
     secret_file: Path = SECRET_FILE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Prove the ledger is intact: recompute the hash chain and, with the secret, regenerate every allocation.
 
-    Exit code 0 when intact, 1 naming the first bad row.
+    Exit code 0 when intact, 1 naming the first bad row, 2 for a secret other than the ledger's. A ledger made
+    without a key check gets one here once the secret has regenerated its allocations.
 
-    Example: TRIAL_SECRET=... trial verify --db bc16.db
+    Example: trial verify --db bc16.db --secret-file ~/.trial/bc16.key
     """
-    import os
-
     from trial.audit import audit
     from trial.ledger import Ledger
-    from trial.secret import ENV_VAR, load_secret
+    from trial.secret import load_secret, secret_given
 
-    key = load_secret(secret_file) if (secret_file or os.environ.get(ENV_VAR)) else None
-    with Ledger.open(db) as ledger:
+    key = load_secret(secret_file) if secret_given(secret_file) else None
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
+        if key is not None and ledger.verify_chain().ok:
+            with ledger.transaction():
+                ledger.check_secret(key)
         result = audit(ledger, key)
     if not result.ok:
         typer.echo(f"NOT INTACT: {result.allocation_problem or result.chain.message}", err=True)
         raise typer.Exit(1)
     typer.echo(f"intact: {result.chain.message}")
     if result.allocations_checked is None:
-        typer.echo("allocations not regenerated: no secret given ($TRIAL_SECRET or --secret-file)")
+        typer.echo("allocations not regenerated: no secret given (--secret-file, $TRIAL_SECRET_FILE or $TRIAL_SECRET)")
     else:
         typer.echo(f"allocations regenerated from the secret: {result.allocations_checked} match")
 
@@ -208,7 +241,9 @@ def status(
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
 ) -> None:
-    """Enrolment by arm, stratum and ISO week; the largest imbalance within a stratum; baseline balance (SMD).
+    """Enrolment by arm, stratum and ISO week; imbalance; baseline balance (SMD); withdrawals; people screened.
+
+    The screening counts people once each, as the report's CONSORT flow does; rows and re-runs are data handling.
 
     Example: trial status --db bc16.db --json status.json
     """
@@ -216,9 +251,9 @@ def status(
     from trial.ledger import Ledger
     from trial.status import status as summarise
 
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, read_only=True) as ledger:
         protocol = ledger.protocol()
-        report = summarise(ledger.allocations(), protocol)
+        report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals(), runs=ledger.screening())
         report["ledger_head"] = ledger.head_hash()
     emit_json(report, json_file, lambda: show_status(report, protocol.arm_names, language(lang, protocol)))
 
@@ -234,7 +269,7 @@ def export(
     """
     from trial.ledger import Ledger
 
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, read_only=True) as ledger:
         frame = ledger.allocations()
         covariates = [c for c in ("sex", "age", "age_band", "education_field", *ledger.protocol().analysis.covariates)
                       if c in frame.columns]
@@ -247,17 +282,35 @@ def export(
 
 @app.command()
 def withdraw(
-    person_id: str = typer.Argument(..., help="The person's pseudonym (person_id), never the CPR number."),
-    reason: str = typer.Option(..., "--reason", help="Why the person withdrew."),
+    person_id: str | None = typer.Argument(None, help="The person's pseudonym (person_id, as in trial export)."),
+    cpr: str | None = typer.Option(
+        None, "--cpr", help="The person's CPR number instead, pseudonymised with the secret; '-' reads it from "
+        "standard input, which keeps it out of the shell history.",
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why the person withdrew (never a CPR number)."),
     db: Path = DB,
-    on: date | None = date_option("--on", help="Date of withdrawal; default today"),
+    on: date | None = date_option("--on", help="Date of withdrawal, from randomisation to today; default today"),
+    secret_file: Path = SECRET_FILE,
+    allow_future: bool = ALLOW_FUTURE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
-    """Record a withdrawal; the person stays in the intention-to-treat analysis.
+    """Record a withdrawal, by pseudonym or CPR number; the person stays in the intention-to-treat analysis.
 
-    Example: trial withdraw 3f2a9c... --reason "Flyttet fra kommunen" --db bc16.db
+    Example: trial withdraw --cpr - --reason "Flyttet fra kommunen" --db bc16.db --secret-file ~/.trial/bc16.key
     """
-    from trial.ledger import Ledger
+    import sys
 
-    with Ledger.open(db) as ledger:
-        ledger.withdraw(person_id, reason, not_future(on, "--on"))
-    typer.echo(f"withdrawal of {person_id} recorded; they stay in the intention-to-treat analysis")
+    from trial.errors import TrialError
+
+    if (person_id is None) == (cpr is None):
+        raise TrialError("give the person's pseudonym or --cpr, one of the two")
+    day = not_future(on, "--on", allow_future)
+    from trial.ledger import Ledger
+    from trial.secret import load_secret
+
+    key = load_secret(secret_file) if cpr is not None else None
+    person = (sys.stdin.readline().strip() if cpr == "-" else cpr) if cpr is not None else str(person_id)
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
+        pseudonym = ledger.withdraw(person, reason, day, secret=key)
+    who = "the person with this CPR number" if cpr is not None else pseudonym
+    typer.echo(f"withdrawal of {who} on {day.isoformat()} recorded; they stay in the intention-to-treat analysis")

@@ -10,14 +10,13 @@ import typer
 from matcher.schema import DEFAULT_CANDIDATES
 from trial.cli._app import ALLOW_FUTURE, date_option, emit_json, json_option, lang_option, match_app, not_future
 from trial.cli._progress import progress_bar
+from trial.cli._sources import ALLOW_NETWORK_DRIVE, secret_option
 
 CVS = typer.Option(..., "--cvs", help="CVs: person_id or cpr, cv_text, desired_titles (;-separated), ...")
 POSTINGS = typer.Option(..., "--postings", help="Postings from one or more portals (CSV, Parquet or Excel).")
 HIRES = typer.Option(..., "--hires", help="Hires: person_id or cpr, posting_id, hired_on.")
 MODEL = typer.Option(..., "--model", help="Model folder written by `trial match train`.")
-SECRET_FILE = typer.Option(
-    None, "--secret-file", help="Trial secret for files with cpr instead of person_id. Default: $TRIAL_SECRET."
-)
+SECRET_FILE = secret_option("for files with cpr instead of person_id")
 CANDIDATES = typer.Option(
     None, "--candidates", min=10, help=f"Candidates per citizen before ranking (default {DEFAULT_CANDIDATES})."
 )
@@ -98,6 +97,7 @@ def recommend(
     as_of: date | None = date_option("--as-of", "--on", help="Serve postings open on this date (default today)"),
     secret_file: Path = SECRET_FILE,
     allow_future: bool = ALLOW_FUTURE,
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
 ) -> None:
     """Recommend open postings to the treatment arm, with reasons in Danish, and log what is shown in the ledger.
 
@@ -111,12 +111,14 @@ def recommend(
     from matcher.pages import write_outputs
     from matcher.serve import log_shown
     from matcher.serve import recommend as serve
-    from trial.ledger import Ledger
+    from trial.ledger import Ledger, checked_secret
 
+    # CVs keyed by CPR number need the ledger's own secret: another would serve no one, or the wrong people.
+    key = checked_secret(db, cvs, secret_file)
     loaded = MatchModel.load(model)
-    cv_frame = read_cvs(cvs, secret_file=secret_file)
+    cv_frame = read_cvs(cvs, secret=key, secret_file=secret_file)
     posting_frame = read_postings(postings)
-    with Ledger.open(db) as ledger:
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         day = not_future(as_of, "--as-of", allow_future)
         with progress_bar() as bar:
             result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, progress=bar)
