@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -168,11 +169,15 @@ def enrol_file(
     secret: bytes,
     as_of: date,
     protocol: Protocol | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> EnrolResult:
     """Enrol one claimant file into the ledger; idempotent for people enrolled before.
 
     A secret other than the ledger's is refused before the file is read, and again under the write lock.
+    `progress(message, done, total)` hears of each of the four phases (read, pseudonymise, screen and randomise,
+    append), for a bar on a large extract.
     """
+    step = progress or (lambda *_: None)
     ledger.check_secret(secret)
     active = ledger.protocol()
     if protocol is not None and protocol.fingerprint != active.fingerprint:
@@ -180,7 +185,9 @@ def enrol_file(
             f"protocol {protocol.id} {protocol.version} (fingerprint {protocol.fingerprint[:12]}…) differs from the "
             f"one frozen in the ledger ({active.fingerprint[:12]}…); record it first with: trial amend"
         )
+    step("enrol: reading the extract", 0, 4)
     claimants = read_claimants(path, active, as_of)
+    step(f"enrol: pseudonymising {len(claimants):,} claimants", 1, 4)
     claimants["person_id"], tokens = pseudonyms_and_tokens(claimants["cpr"], secret)
     claimants["screening_token"] = tokens
     when = pd.Timestamp(as_of)
@@ -189,6 +196,7 @@ def enrol_file(
     recorded = datetime.now(UTC).isoformat(timespec="seconds")
     covariates = [c for c in active.analysis.covariates if c in claimants.columns and c not in strata]
 
+    step("enrol: screening and randomising", 2, 4)
     with ledger.transaction():
         ledger.check_secret(secret)
         known = ledger.arms_of(claimants["person_id"])
@@ -226,6 +234,7 @@ def enrol_file(
             "people": screening_people(assessed["screening_token"], reasons),
         }
         entries.append(Entry("screening", as_of.isoformat(), summary))
+        step(f"enrol: appending {len(entries):,} rows to the ledger", 3, 4)
         ledger._append(entries)
 
     arm_by_person = dict(known) | dict(zip(eligible["person_id"], arms, strict=True))

@@ -19,6 +19,7 @@ from trial.cli._app import (
     output_path,
     protocol_app,
 )
+from trial.cli._progress import progress_bar
 from trial.cli._sources import ALLOW_NETWORK_DRIVE, secret_option
 
 DB = typer.Option(..., "--db", help="The trial ledger (SQLite file).")
@@ -165,7 +166,8 @@ def enrol(
     wanted = load_protocol(protocol) if protocol else None
     with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
         lang = language(lang, ledger.protocol())
-        result = enrol_file(ledger, file, secret=key, as_of=day, protocol=wanted)
+        with progress_bar() as bar:
+            result = enrol_file(ledger, file, secret=key, as_of=day, protocol=wanted, progress=bar)
     lists = []
     if out is not None:
         write_roster(result.roster, out)
