@@ -43,16 +43,16 @@ def one_trial(seed: int, claimants: int, bootstrap: int) -> dict[str, float]:
         )
         init_and_enrol(data, db, as_of, default_protocol_path())
         result = analyse_trial(data, db, as_of, bootstrap=bootstrap, seed=seed)
-    days = result["effects"]["days_saved"]
+    days = result.effects.days_saved
     row = {
         "truth": truth["six_month"]["itt_days_saved"],
-        "estimate": days["estimate"],
-        "low": days["ci"][0],
-        "high": days["ci"][1],
-        "n": result["counts"]["analysed"]["total"],
+        "estimate": days.estimate,
+        "low": days.ci[0],
+        "high": days.ci[1],
+        "n": result.counts.analysed["total"],
     }
     if bootstrap >= 2:
-        row["boot_low"], row["boot_high"] = days["ci_bootstrap"]
+        row["boot_low"], row["boot_high"] = days.ci_bootstrap
     return row
 
 
