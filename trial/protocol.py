@@ -58,14 +58,25 @@ class BinaryOutcome(_Strict):
 
 
 class Outcomes(_Strict):
-    primary: Literal["time_to_event", "binary"] = "time_to_event"
+    """What is measured. `primary`: "benefit_days" (days on benefit in the index spell, time to any exit),
+    "time_to_event" (days to the event exits with other exits censored: `effects.days_saved`) or "binary"."""
+
+    primary: Literal["time_to_event", "binary", "benefit_days"] = "time_to_event"
     event_exits: list[str] = Field(default_factory=lambda: ["employment"], min_length=1)
     competing_exits: list[str] = Field(default_factory=lambda: ["education", "other"])
     horizon_days: int = Field(default=182, gt=0)
     index_window_days: int = Field(default=14, ge=0)
     landmarks_days: list[int] = Field(default_factory=lambda: [91, 182])
+    # Windows [0, W) after randomisation in which days on any benefit spell are counted (returns included).
+    benefit_windows_days: list[int] = Field(default_factory=list)
     secondary: list[str] = Field(default_factory=list)
     binary: BinaryOutcome | None = None
+
+    @model_validator(mode="after")
+    def _windows(self) -> Outcomes:
+        if any(w <= 0 for w in self.benefit_windows_days):
+            raise ValueError(f"outcomes.benefit_windows_days: must be positive days; got {self.benefit_windows_days}")
+        return self
 
     @property
     def known_exits(self) -> list[str]:
@@ -80,6 +91,8 @@ class Analysis(_Strict):
     bootstrap: int = Field(default=2000, ge=0)
     looks_months: list[int] = Field(default_factory=list)
     spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
+    # The primary effect is the one adjusted for the randomisation strata (pseudo-observations, robust SE).
+    adjust_for_strata: bool = False
 
 
 class Report(_Strict):

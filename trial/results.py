@@ -119,9 +119,15 @@ class PHTest(Result):
 
 
 class Cace(Effect):
-    """Days saved among compliers = ITT / (receipt share treatment − control), delta-method interval."""
+    """Days saved among compliers = ITT / (receipt share treatment − control) (Wald / instrumental variable).
+
+    From release 0.2 the interval is a percentile bootstrap drawing the effect and receipt jointly (same people).
+    """
 
     receipt_difference: Number
+    outcome: str | None = Field(default=None, description="The intention-to-treat effect divided (a key of effects).")
+    method: str | None = None
+    assumptions: list[str] = Field(default_factory=list)
 
 
 class BinaryArm(Result):
@@ -143,6 +149,62 @@ class BinaryOutcome(Result):
     difference: Effect | None = None
 
 
+# === days on benefit (issue 13: the estimand finance multiplies) ====================================================
+# Kept in one section; the fields they add to ArmSummary, Effects, Counts and AnalysisResult are marked "issue 13".
+
+
+class ArmDays(Result):
+    """Mean days on benefit in one arm, its standard error and interval; n is everyone in that analysis."""
+
+    estimate: Number
+    se: Number = None
+    ci: Interval = NO_INTERVAL
+    n: int = 0
+
+
+class WindowArmDays(ArmDays):
+    """Mean days covered by any benefit spell in [0, W) after randomisation in one arm, returns to benefit counted."""
+
+    n_complete: int = Field(default=0, description="People observed for the whole window by the data cut.")
+
+
+class WindowEffect(Effect):
+    """Days on any benefit saved in [0, W) after randomisation: control minus treatment (the DREAM-style measure)."""
+
+    window_days: int
+    n_complete: int = Field(default=0, description="People observed for the whole window, both arms.")
+
+
+class AdjustedDaysSaved(DaysSaved):
+    """A strata-adjusted RMST difference (control − treatment) averaged over the trial population.
+
+    Pseudo-observations (Andersen, Hansen & Klein 2004) regressed by OLS on the arm, the centred stratum indicators
+    and their interactions with the arm; robust (HC0) SE; bootstrap within strata and arms.
+    """
+
+    covariates: list[str] = Field(default_factory=list, description="Design columns besides the arm.")
+    method: str = ""
+
+
+class PrimaryEffect(Result):
+    """The protocol's primary effect (the report's headline, the figure finance multiplies) and where it lives."""
+
+    name: str = Field(description="Its key under `effects`, e.g. 'benefit_days_saved_adjusted'.")
+    adjusted: bool
+    estimate: Number
+    se: Number = None
+    ci: Interval = NO_INTERVAL
+    p: Number = None
+
+
+CACE_ASSUMPTIONS = (
+    "randomisation: the arm is independent of potential outcomes (by design)",
+    "exclusion restriction: being assigned to treatment changes days on benefit only through recommendations shown",
+    "no receipt in the control arm (one-sided non-compliance; the matcher's guard refuses the control arm)",
+    "receipt counts recommendations shown before the data cut while the person was in the index spell",
+)
+
+
 class Effects(Result):
     """Every contrast of the analysis plan."""
 
@@ -153,10 +215,22 @@ class Effects(Result):
     logrank_stratified: Test | None = Field(description="None when the allocations carry no stratum.")
     employment_rate_difference: Effect
     employment_rate_ratio: Effect
-    unemployed_share_difference: Effect
+    unemployed_share_difference: Effect = Field(
+        description="Treatment − control of the share of the horizon spent in the index spell."
+    )
     ph_test: PHTest
     binary: BinaryOutcome | None = None
     cace_days_saved: Cace | None = Field(default=None, description="Only with a recommendation log.")
+    # issue 13: days on benefit, complete intention to treat, strata adjustment
+    benefit_days_saved: DaysSaved | None = Field(
+        default=None, description="RMST of time to any end of the index spell, control − treatment; all randomised."
+    )
+    benefit_days_saved_adjusted: AdjustedDaysSaved | None = None
+    days_saved_adjusted: AdjustedDaysSaved | None = None
+    benefit_days_all_spells_saved: dict[str, WindowEffect] | None = Field(
+        default=None, description="Per window in days: days on any benefit spell in [0, W) saved, returns counted."
+    )
+    cace_benefit_days_saved: Cace | None = Field(default=None, description="Only with a recommendation log.")
 
 
 # --- per arm ------------------------------------------------------------------------------------------------------
@@ -177,11 +251,21 @@ class ArmSummary(Result):
     employment_rate: Number
     employment_rate_se: Number
     employment_rate_ci: Interval = NO_INTERVAL
-    unemployed_share: Number
+    unemployed_share: Number = Field(
+        description="Share of the horizon spent in the index spell (benefit_days / horizon), not Jobindsats' "
+        "ledighedsgrad (a full-time-equivalent measure from hours of registered unemployment)."
+    )
     unemployed_share_se: Number
     still_unemployed_at: dict[str, Number] = Field(description="Kaplan-Meier survival at each landmark day.")
     still_unemployed_ci: dict[str, Interval]
     max_follow_up_days: Number
+    # issue 13
+    benefit_days: ArmDays | None = Field(
+        default=None, description="Restricted mean days in the index spell to the horizon (time to any exit)."
+    )
+    benefit_days_all_spells: dict[str, WindowArmDays] | None = Field(
+        default=None, description="Per window in days: mean days on any benefit spell in [0, W)."
+    )
 
 
 class Curve(Result):
@@ -255,6 +339,9 @@ class Counts(Result):
     analysed: dict[str, int]
     without_outcome: dict[str, dict[str, int]] = Field(description="Per arm, people without an outcome by reason.")
     withdrawn: dict[str, int] | None = Field(default=None, description="None when no ledger was read.")
+    analysed_benefit: dict[str, int] | None = Field(
+        default=None, description="People in the days-on-benefit analyses: everyone randomised by the data cut."
+    )  # issue 13
 
 
 class Boundary(Result):
@@ -342,6 +429,7 @@ class Meta(Result):
     alpha: float
     confidence_level: float
     km_interval: str
+    benefit_windows_days: list[int] = Field(default_factory=list)  # issue 13
 
 
 # --- the analysis -------------------------------------------------------------------------------------------------
@@ -363,6 +451,7 @@ class AnalysisResult(Result):
     interim: Interim | None = None
     notes: list[str]
     meta: Meta
+    primary: PrimaryEffect | None = None  # issue 13
 
     @property
     def control(self) -> ArmSummary:
