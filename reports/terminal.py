@@ -204,7 +204,8 @@ def _times(value: float | None, factor: float) -> float | None:
 
 
 def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> None:
-    """Kroner a year per target group with break-even, and the conversations model when the protocol has one."""
+    """The trial population's kroner first (a year, net present value, break-even), then the seed's scenarios, then
+    the conversations model when the protocol has one."""
     out = out or console()
     f = Numbers(lang)
 
@@ -212,59 +213,30 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
         return f.money(x, r.currency)
 
     out.print(f"[bold]{title}[/bold]")
-    ds = r.days_saved
-    if ds is not None:
-        span = "" if ds.ci is None else f" (95% {f.words('KI', 'CI')} {f.interval(ds.ci, 2)})"
-        _say(out, f"{f.words('Sparede dage pr. forløb', 'Days saved per spell')}: {f.number(ds.estimate, 2)}{span}")
+    effect = r.effect
+    if effect is not None:
+        span = "" if effect.ci is None else f" (95% {f.words('KI', 'CI')} {f.interval(effect.ci, 2)})"
+        label = f.words("Sparede dage på ydelse pr. person i forsøget", "Days on benefit saved per person randomised")
+        _say(out, f"{label} [{effect.name}]: {f.number(effect.estimate, 2)}{span}")
+        if effect.note:
+            _say(out, f"  {f.words('Note', 'Note')}: {effect.note}")
     haircut = f.number(r.haircut * 100, 0)
     _say(out, f"{f.words('Investering', 'Investment')}: {money(r.investment)}"
               + (f" ({r.investment_note})" if r.investment_note else "")
               + (f"; {f.words('konservativ faktor', 'haircut')} {haircut}%" if r.haircut != 1 else ""))
+    plan = r.appraisal
+    if plan is not None and plan.years > 1:
+        _say(out, f.words(
+            f"Nutidsværdi over {plan.years} år (år 0 = første investeringsår), diskonteringsrente "
+            f"{f.percent(plan.discount_rate, 1, sign=True)}; driftsudgifter {money(plan.running_cost_per_year)} om "
+            f"året og besparelser fra år {plan.savings_from_year}",
+            f"Net present value over {plan.years} years (year 0 = the first year of investment), discount rate "
+            f"{f.percent(plan.discount_rate, 1, sign=True)}; running costs {money(plan.running_cost_per_year)} a "
+            f"year and savings from year {plan.savings_from_year}",
+        ))
+    _population_table(r, f, lang, out)
     if r.target_groups:
-        unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
-        table = _table(
-            f"{f.words('Besparelse pr. år', 'Savings per year')} ({unit})",
-            [
-                f.words("Målgruppe", "Target group"),
-                f.words("Forløb/år × dagspris", "Spells/year × daily cost"),
-                f.words("Pr. sparet dag", "Per day saved"),
-                f.words("Skøn", "Estimate"),
-                f.words("Nedre 95%", "Lower 95%"),
-                f.words("Øvre 95%", "Upper 95%"),
-                f.words("Break-even (dage)", "Break-even (days)"),
-            ],
-        )
-        for g in r.target_groups:
-            parts = " + ".join(f"{f.count(c.spells_per_year)} × {f.count(c.daily_cost)}" for c in g.components)
-            low, high = g.per_year.ci or (None, None)
-            table.add_row(
-                _label(g, lang),
-                parts,
-                f.number(g.per_day_saved, 0),
-                f.number(g.per_year.estimate, 0),
-                f.number(low, 0),
-                f.number(high, 0),
-                f.number(g.break_even_days, 3),
-            )
-        out.print(table)
-        if ds is not None and ds.ci is not None:
-            lower = f.number(ds.ci[0], 2)
-            for g in r.target_groups:
-                even = f.number(g.break_even_days, 3)
-                if g.ci_above_break_even:
-                    _say(out, f"{_label(g, lang)}: " + f.words(
-                        f"nedre grænse {lower} dage ≥ break-even {even} dage: investeringen er tjent hjem på et år.",
-                        f"lower bound {lower} days ≥ break-even {even} days: the investment pays back within a year.",
-                    ))
-                elif g.ci_above_break_even is False:
-                    _say(out, f"{_label(g, lang)}: " + f.words(
-                        f"nedre grænse {lower} dage < break-even {even} dage: tilbagebetaling på et år er ikke sikret.",
-                        f"lower bound {lower} days < break-even {even} days: payback within a year is not yet "
-                        "secured.",
-                    ))
-        if len(r.target_groups) > 1:
-            _say(out, f.words("Målgrupperne er alternative afgrænsninger (de overlapper) og lægges ikke sammen.",
-                              "Target groups are alternative scopes (they overlap) and are not added up."))
+        _scenario_table(r, f, lang, out)
     conv = r.conversations
     if conv is not None:
         table = _table((conv.label_da if lang == "da" else conv.label_en) or "Conversations",
@@ -295,6 +267,88 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
                   + f"{money(conv.cost_per_conversation)} " + f.words("pr. samtale; ", "per conversation; ")
                   + f"{f.number(conv.hours_per_conversation, 1)} {hours} / {f.count(conv.hours_per_fte)} {hours} "
                   + f.words("pr. årsværk (antagelser i protokollen).", "per FTE (assumptions in the protocol)."))
+
+
+def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """The trial's own population: eligible persons a year × days saved × cost per calendar day."""
+    pop = r.trial_population
+    if pop is None or r.effect is None:
+        return
+    unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
+    table = _table(
+        f"{_label(pop, lang)} ({unit})",
+        ["", f.words("Skøn", "Estimate"), "95% " + f.words("KI", "CI")],
+    )
+    source = {"protocol": f.words("protokollen", "the protocol"), "ledger": f.words("ledgeren", "the ledger")}
+    table.add_row(f"{f.words('Egnede personer pr. år', 'Eligible persons a year')} ({source[pop.persons_source]})",
+                  f.count(pop.persons_per_year), "")
+    day = f.words("kalenderdag", "calendar day")
+    cost = f.number(pop.cost_per_calendar_day, 0)
+    if pop.daily_cost_unit == "paid_weekday":
+        cost += f" (= {f.number(pop.daily_cost, 0)} × 5/7)"
+    table.add_row(f"{f.words('Udgift pr.', 'Cost per')} {day}", cost, "")
+    table.add_row(f.words("Pr. sparet dag pr. person", "Per day saved per person"), f.number(pop.per_day_saved, 0), "")
+    table.add_row(f.words("Besparelse pr. år", "Savings per year"), f.number(pop.per_year.estimate, 0),
+                  _span(pop.per_year.ci, lambda x: f.number(x, 0)))
+    years = r.appraisal.years if r.appraisal is not None else 1
+    table.add_row(f.words(f"Nutidsværdi over {years} år", f"Net present value over {years} years"),
+                  f.number(pop.npv.estimate, 0), _span(pop.npv.ci, lambda x: f.number(x, 0)))
+    table.add_row(f.words("Break-even (dage pr. person, nutidsværdi)", "Break-even (days per person, NPV)"),
+                  f.number(pop.break_even_days, 2), "")
+    out.print(table)
+    if pop.rounded_to:
+        _say(out, f.words(f"Kronebeløb afrundet til {f.count(pop.rounded_to)}, hvad intervallet bærer.",
+                          f"Kroner rounded to {f.count(pop.rounded_to)}, what the interval supports."))
+    if pop.persons_note:
+        _say(out, f"{f.words('Egnede', 'Eligible')}: {pop.persons_note}")
+    if r.effect.ci is not None and pop.ci_above_break_even is not None:
+        lower, even = f.number(r.effect.ci[0], 2), f.number(pop.break_even_days, 2)
+        _say(out, f.words(
+            f"Nedre grænse {lower} dage {'≥' if pop.ci_above_break_even else '<'} break-even {even} dage: "
+            + ("investeringen er tjent hjem over perioden." if pop.ci_above_break_even
+               else "tilbagebetaling over perioden er ikke sikret."),
+            f"Lower bound {lower} days {'≥' if pop.ci_above_break_even else '<'} break-even {even} days: "
+            + ("the investment pays back over the period." if pop.ci_above_break_even
+               else "payback over the period is not yet secured."),
+        ))
+
+
+def _scenario_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """The seed's target groups as scenarios: the trial's effect assumed for their spells, so no interval."""
+    unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
+    years = r.appraisal.years if r.appraisal is not None else 1
+    table = _table(
+        f"{f.words('Scenarier', 'Scenarios')} ({unit})",
+        [
+            f.words("Scenarie: forsøgets effekt antaget for …", "Scenario: assumes the trial's effect holds for …"),
+            f.words("Forløb/år × dagspris", "Spells/year × daily cost"),
+            f.words("Pr. sparet dag", "Per day saved"),
+            f.words("Pr. år", "Per year"),
+            f.words(f"Nutidsværdi, {years} år", f"NPV, {years} years"),
+            f.words("Break-even, 1 år (dage)", "Break-even, 1 year (days)"),
+            f.words("Break-even, nutidsværdi", "Break-even, NPV"),
+        ],
+    )
+    for g in r.target_groups:
+        parts = " + ".join(f"{f.count(c.spells_per_year)} × {f.count(c.daily_cost)}" for c in g.components)
+        table.add_row(
+            _label(g, lang),
+            parts,
+            f.number(g.per_day_saved, 0),
+            f.number(g.per_year.estimate, 0),
+            f.number(g.npv.estimate if g.npv else None, 0),
+            f.number(g.break_even_days, 3),
+            f.number(g.break_even_days_npv, 3),
+        )
+    out.print(table)
+    _say(out, f.words(
+        "Scenarierne antager, at forsøgets effekt pr. person gælder for hvert forløb i grupper, forsøget ikke "
+        "lodtrak (uden CV, tilmeldt over 28 dage, kontanthjælp); derfor intet konfidensinterval. De overlapper og "
+        "lægges ikke sammen.",
+        "Scenarios assume that the trial's effect per person holds for every spell of groups the trial did not "
+        "randomise (no CV, registered over 28 days, kontanthjælp); hence no confidence interval. They overlap and "
+        "are not added up.",
+    ))
 
 
 def _label(group: Any, lang: str) -> str:

@@ -564,7 +564,11 @@ class CostComponentSavings(Result):
 
 
 class TargetGroupSavings(Result):
-    """Kroner a year for one target group of the protocol, and the break-even days against the investment."""
+    """Kroner a year for one target group of the protocol, and the break-even days against the investment.
+
+    From release 0.2 a target group is a scenario: it assumes the trial's effect per person holds for each of the
+    group's spells; its figures carry no interval, because that transfer is assumed, not estimated.
+    """
 
     id: str
     label_da: str
@@ -573,9 +577,13 @@ class TargetGroupSavings(Result):
     per_day_saved_gross: float
     per_day_saved: float
     per_year: Estimate
-    break_even_days: Number
+    break_even_days: Number = Field(description="Days per spell that pay the investment back in one year (the seed's).")
     payback_years: Number
     ci_above_break_even: bool | None
+    # issue 13: the multi-year view of the scenario
+    npv: Estimate | None = None
+    break_even_days_npv: Number = Field(default=None, description="Days per spell at which the NPV is zero.")
+    rounded_to: Number = Field(default=None, description="Kroner figures are rounded to this step.")
 
 
 class Suppliers(Result):
@@ -608,6 +616,52 @@ class ConversationSavings(Result):
     suppliers: Suppliers | None
 
 
+# === savings of days on benefit (issue 13) =========================================================================
+
+
+class SavingsEffect(Result):
+    """The effect finance multiplies: which estimand of the analysis (or a given number), estimate and interval."""
+
+    name: str = Field(description="A key of the analysis' effects, e.g. 'benefit_days_saved_adjusted'; or 'given'.")
+    estimate: float
+    ci: Interval | None = None
+    source: Literal["analysis", "given"]
+    unit: str = "calendar days on benefit per person randomised"
+    note: str = ""
+
+
+class Appraisal(Result):
+    """The multi-year view: year 0 is the first year of investment; flows are discounted to year 0."""
+
+    years: int
+    discount_rate: float
+    savings_from_year: int
+    investment_by_year: list[float]
+    running_cost_per_year: float
+    discount_factors: list[float]
+    present_value_of_costs: float = Field(description="Investment and running costs, discounted to year 0.")
+    savings_years_factor: float = Field(description="Sum of the discount factors of the years with savings.")
+
+
+class PopulationSavings(Result):
+    """Kroner for the population the trial randomised: eligible persons a year × days saved × cost per calendar day."""
+
+    label_da: str
+    label_en: str
+    persons_per_year: float
+    persons_source: Literal["protocol", "ledger"]
+    persons_note: str = ""
+    daily_cost: float
+    daily_cost_unit: Literal["calendar_day", "paid_weekday"]
+    cost_per_calendar_day: float
+    per_day_saved: float = Field(description="Kroner a year per day saved per person, after the haircut.")
+    per_year: Estimate
+    npv: Estimate
+    break_even_days: Number = Field(description="Days saved per person at which the NPV over the years is zero.")
+    ci_above_break_even: bool | None
+    rounded_to: Number = Field(default=None, description="Kroner figures are rounded to this step.")
+
+
 class SavingsResult(Result):
     """The output of `trial savings`: kroner per year for each target group, and conversations avoided."""
 
@@ -619,6 +673,10 @@ class SavingsResult(Result):
     days_saved: Estimate | None
     target_groups: list[TargetGroupSavings]
     conversations: ConversationSavings | None
+    # issue 13
+    effect: SavingsEffect | None = None
+    trial_population: PopulationSavings | None = None
+    appraisal: Appraisal | None = None
 
     def to_json(self) -> str:
         """The JSON of `trial savings --json`."""

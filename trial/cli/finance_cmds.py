@@ -19,7 +19,11 @@ def savings_command(
     days_saved: float | None = decimal_option("--days-saved", help="Days saved per spell (RMST difference)."),
     ci: tuple[float, float] | None = decimal_option("--ci", help="Confidence interval of the days saved: LO HI."),
     analysis: Path | None = typer.Option(
-        None, "--analysis", help="JSON of `trial analyse`: effects.days_saved estimate and ci are used."
+        None, "--analysis", help="JSON of `trial analyse`: the protocol's days estimand (BC16: days on benefit saved, "
+        "adjusted for the strata) with its interval."
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", help="Trial ledger: eligible persons a year from its screening counts (default: the protocol's)."
     ),
     share: float | None = decimal_option(
         "--share", help="Extra share of citizens managing without conversations (default: the hypothesis)."
@@ -28,7 +32,7 @@ def savings_command(
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
 ) -> None:
-    """Kroner per year from days saved for each target group, break-even against the investment.
+    """Kroner from days on benefit saved: the trial's population, the seed's scenarios, net present value, break-even.
 
     Example: trial savings --protocol protocols/bc16-jobmatch.toml --days-saved 1 --ci 0.2 1.8
     """
@@ -44,20 +48,29 @@ def savings_command(
 
     from reports.terminal import show_savings
     from trial.protocol import load_protocol
-    from trial.savings import effects_from_analysis, savings
+    from trial.savings import effects_from_analysis, eligible_from_ledger, savings
 
     proto = load_protocol(protocol)
     lang = language(lang, proto)
+    name, note = "given", ""
     if analysis is not None:
         effects = effects_from_analysis(analysis, proto)
-        days_saved, ci = effects["days_saved"], effects["ci"]
+        days_saved, ci, name, note = effects["days_saved"], effects["ci"], effects["name"], effects["note"]
         if share is None and effects["share"] is not None:
             share, share_ci = effects["share"], effects["share_ci"]
+    eligible = None
+    if db is not None:
+        from trial.ledger import Ledger
+
+        with Ledger.open(db) as ledger:
+            eligible = eligible_from_ledger(ledger.screening())
     if days_saved is None and proto.finance.conversations is None:
         raise TrialError("give --days-saved X (optionally --ci LO HI) or --analysis FILE")
     if not proto.finance.target_groups and proto.finance.conversations is None:
         raise TrialError(f"{protocol}: the protocol has no [finance] target groups or conversations model")
-    result = savings(proto, days_saved, ci, share=share, share_ci=share_ci)
+    result = savings(
+        proto, days_saved, ci, share=share, share_ci=share_ci, effect_name=name, effect_note=note, eligible=eligible
+    )
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_savings(result, title, lang))
 
