@@ -120,7 +120,7 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
 
 
 def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str, lang: str, out: Any = None) -> None:
-    """The main estimates of an analysis: a table by arm, then the effects line by line."""
+    """The main estimates of an analysis: a table by arm, then the primary effect and the others line by line."""
     out = out or console()
     f = Numbers(lang)
     meta = result.meta
@@ -132,32 +132,69 @@ def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str,
             "Arm",
             "n",
             f.words("I job", "Employed"),
-            f.words("Median, dage", "Median days"),
-            f.words("Dage ledig (RMST)", "Days unemployed (RMST)"),
+            f.words("Median, dage til job", "Median days to a job"),
+            f.words("Dage på ydelse (RMST)", "Days on benefit (RMST)"),
+            f.words("Dage til job (RMST)", "Days to a job (RMST)"),
             f.words(f"Beskæftigelsesfrekvens, {level} KI", f"Employment rate, {level} CI"),
-            f.words("Andel af tiden ledig", "Share of time unemployed"),
+            f.words("Andel af horisonten i indeksforløbet", "Share of the horizon in the index spell"),
         ],
     )
     for arm in (meta.arms.control, meta.arms.treatment):
         a = result.arms[arm]
+        on_benefit = a.benefit_days
         table.add_row(
             f"{labels.get(arm, arm)} ({arm})",
             f.count(a.n),
             f.count(a.events),
             f.number(a.median_days, 0),
+            "–" if on_benefit is None else f"{f.number(on_benefit.estimate)} ± {f.number(on_benefit.se)}",
             f"{f.number(a.rmst_days)} ± {f.number(a.rmst_se)}",
             f"{f.percent(a.employment_rate, sign=True)} [{f.interval(a.employment_rate_ci, scale=100)}]",
             f.percent(a.unemployed_share, sign=True),
         )
     out.print(table)
-    e = result.effects
+    for line in _effect_lines(result, f, level):
+        _say(out, line)
+
+
+def _days_line(label: str, effect: Any, adjusted: Any, f: Numbers, level: str) -> str:
+    """A days-saved effect with its interval, p, bootstrap interval and the strata-adjusted estimate."""
     ci = f.words("KI", "CI")
-    ds, hr, hra = e.days_saved, e.hazard_ratio, e.hazard_ratio_adjusted
-    lines = [
-        f"{f.words('Dage sparet', 'Days saved')}: {f.number(ds.estimate)} ({level} {ci} {f.interval(ds.ci)}), "
-        f"p {f.pvalue(ds.p)}; bootstrap {f.interval(ds.ci_bootstrap)} "
-        + f.words(f"({meta.bootstrap.replicates} gentagelser, frø {meta.bootstrap.seed})",
-                  f"({meta.bootstrap.replicates} replicates, seed {meta.bootstrap.seed})"),
+    if effect is None or effect.estimate is None:
+        return f"{label}: {f.words('kan endnu ikke estimeres', 'not yet estimable')}"
+    line = f"{label}: {f.number(effect.estimate)} ({level} {ci} {f.interval(effect.ci)}), p {f.pvalue(effect.p)}"
+    if getattr(effect, "ci_bootstrap", (None, None))[0] is not None:
+        line += f"; bootstrap {f.interval(effect.ci_bootstrap)}"
+    if adjusted is not None and adjusted.estimate is not None:
+        line += f"; {f.words('justeret for strata', 'adjusted for strata')} {f.number(adjusted.estimate)} " \
+                f"({f.interval(adjusted.ci)})"
+    return line
+
+
+def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
+    """The effects of an analysis as lines: the primary one first, each days estimand labelled for what it is."""
+    e, meta = result.effects, result.meta
+    ci = f.words("KI", "CI")
+    lines = []
+    if result.primary is not None:
+        p = result.primary
+        lines.append(f"{f.words('Primært effektmål', 'Primary effect')} [{p.name}]: {f.number(p.estimate)} "
+                     f"({level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
+    if e.benefit_days_saved is not None:
+        lines.append(_days_line(f.words("Sparede dage på ydelse (indeksforløbet, alle afgange)",
+                                        "Days on benefit saved (index spell, any exit)"),
+                                e.benefit_days_saved, e.benefit_days_saved_adjusted, f, level))
+    for window, effect in (e.benefit_days_all_spells_saved or {}).items():
+        lines.append(_days_line(f.words(f"Sparede dage på enhver ydelse de første {window} dage",
+                                        f"Days on any benefit saved in the first {window} days"),
+                                effect, None, f, level))
+    hr, hra = e.hazard_ratio, e.hazard_ratio_adjusted
+    lines += [
+        _days_line(f.words("Dage sparet (tid til job, andre afgange censureret)",
+                           "Days saved (time to a job, other exits censored)"), e.days_saved, e.days_saved_adjusted,
+                   f, level)
+        + " " + f.words(f"({meta.bootstrap.replicates} gentagelser, frø {meta.bootstrap.seed})",
+                        f"({meta.bootstrap.replicates} replicates, seed {meta.bootstrap.seed})"),
         f"Hazard ratio: {f.number(hr.estimate, 3)} ({f.interval(hr.ci, 3)}), p {f.pvalue(hr.p)}; "
         f"{f.words('justeret', 'adjusted')} {f.number(hra.estimate, 3)} ({f.interval(hra.ci, 3)}), "
         f"p {f.pvalue(hra.p)}",
@@ -170,10 +207,11 @@ def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str,
         f"{f.words('Proportionale hazards (Schoenfeld)', 'Proportional hazards (Schoenfeld)')}: "
         f"p {f.pvalue(e.ph_test.p)}",
     ]
-    if e.cace_days_saved is not None and e.cace_days_saved.estimate is not None:
-        c = e.cace_days_saved
-        lines.append(f"{f.words('Dage sparet blandt modtagere (CACE)', 'Days saved among compliers (CACE)')}: "
-                     f"{f.number(c.estimate)} ({f.interval(c.ci)})")
+    for cace, label in ((e.cace_benefit_days_saved, f.words("Sparede dage på ydelse", "Days on benefit saved")),
+                        (e.cace_days_saved, f.words("Dage sparet", "Days saved"))):
+        if cace is not None and cace.estimate is not None:
+            lines.append(f"{label} {f.words('blandt modtagere (CACE)', 'among compliers (CACE)')}: "
+                         f"{f.number(cace.estimate)} ({f.interval(cace.ci)})")
     if e.binary is not None and e.binary.difference is not None:
         b = e.binary.difference
         lines.append(f"{e.binary.name}: {f.words('forskel', 'difference')} {f.number(_times(b.estimate, 100))} "
@@ -192,8 +230,7 @@ def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str,
                  + (", ".join(f"{k} {f.count(v)}" for k, v in problems.items()) if problems
                     else f.words("ingen problemer fundet", "no problems found")))
     lines += [f"{f.words('Note', 'Note')}: {note}" for note in result.notes]
-    for line in lines:
-        _say(out, line)
+    return lines
 
 
 def _times(value: float | None, factor: float) -> float | None:

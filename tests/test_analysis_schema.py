@@ -158,5 +158,6 @@ def test_receipt_and_complier_effect(trial_run: dict[str, Any]) -> None:
 
 
 def test_summary_is_printed_without_json(trial_run: dict[str, Any]) -> None:
-    assert "Dage sparet:" in trial_run["output"]
+    assert "Primært effektmål [benefit_days_saved_adjusted]" in trial_run["output"]
+    assert "Dage sparet (tid til job, andre afgange censureret):" in trial_run["output"]
     assert "Hazard ratio" in trial_run["output"]

@@ -335,10 +335,10 @@ def window_effects(
         control, treated = fits[setting.control], fits[setting.treatment]
         complete = control.n_complete + treated.n_complete
         if control.estimate is None or treated.estimate is None:
-            longest = int(observed.max()) if len(observed) else 0
+            last = int(observed.max()) - 1 if len(observed) else 0
             notes.append(
-                f"days on any benefit in the first {window} days: not yet estimable; the longest follow-up is "
-                f"{longest} days"
+                f"days on any benefit in the first {window} days: not yet estimable; nobody is followed to day "
+                f"{window - 1} (the longest follow-up ends at day {last})"
             )
             effects[str(window)] = WindowEffect(estimate=None, window_days=window, n_complete=complete)
             continue
