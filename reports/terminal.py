@@ -399,7 +399,8 @@ def _span(pair: Any, fmt: Any) -> str:
 # --- power --------------------------------------------------------------------------------------------------------
 
 _TEST_NAMES = {
-    "rmst": ("Sparede dage (RMST)", "Days saved (RMST)"),
+    "benefit_days": ("Sparede dage på ydelse (RMST, alle afgange)", "Days on benefit saved (RMST, any exit)"),
+    "rmst": ("Dage sparet (RMST til job)", "Days saved (RMST to a job)"),
     "logrank": ("Log-rank (Schoenfeld)", "Log-rank (Schoenfeld)"),
     "employment_frequency": ("Beskæftigelsesfrekvens", "Employment frequency"),
 }
@@ -416,15 +417,31 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
               f"{f.number(r['power'] * 100, 0)}%, {f.words('horisont', 'horizon')} {r['horizon_days']} "
               f"{f.words('dage', 'days')}")
     assumed = f.words(" — antaget standard", " — assumed default") if c.get("assumed_default") else ""
-    _say(out, f"{f.words('Kontrolgruppe', 'Control arm')}: {c['source']}{assumed}; RMST {f.number(c['rmst_days'])} "
-              f"{f.words('dage', 'days')}; {f.words('i job ved horisonten', 'employed by the horizon')} "
-              f"{f.number(c['employment_frequency'] * 100)}%")
+    _say(out, f"{f.words('Kontrolgruppe', 'Control arm')}: {c['source']}{assumed}; "
+              f"{f.words('dage på ydelse', 'days on benefit')} (RMST) {f.number(c['benefit_days'])}, "
+              f"{f.words('dage til job', 'days to a job')} (RMST) {f.number(c['rmst_days'])}; "
+              f"{f.words('i job ved horisonten', 'employed by the horizon')} "
+              f"{f.number(c['employment_frequency'] * 100)}%, {f.words('andre afgange', 'other exits')} "
+              f"{f.number(c['other_exits_by_horizon'] * 100)}%")
+    follow = r.get("follow_up")
+    if follow is not None:
+        _say(out, f.words(
+            f"Dataudtræk {f.short(follow['analysis_month'])} måneder efter første lodtrækning, optag over "
+            f"{f.short(follow['enrolment_months'])} måneder: {f.percent(follow['followed_to_horizon'], 0, sign=True)}"
+            " følges til horisonten",
+            f"Data cut {f.short(follow['analysis_month'])} months after the first randomisation, enrolment over "
+            f"{f.short(follow['enrolment_months'])} months: {f.percent(follow['followed_to_horizon'], 0, sign=True)}"
+            " are followed to the horizon",
+        ))
 
     def test_name(test: str) -> str:
         return _TEST_NAMES[test][0 if lang == "da" else 1]
 
     def effect_text(block: Mapping[str, Any]) -> str:
-        return (f"{f.number(block['days_saved'], 2)} {f.words('sparede dage', 'days saved')} = hazard ratio "
+        on_benefit = f.words("sparede dage på ydelse", "days on benefit saved")
+        to_job = f.words("dage til job", "days to a job")
+        return (f"{f.number(block['benefit_days_saved'], 2)} {on_benefit} = {f.number(block['days_saved'], 2)} "
+                f"{to_job} = hazard ratio "
                 f"{f.number(block['hazard_ratio'], 3)}; {f.words('i job', 'employed')} "
                 f"{f.number(block['employment_frequency_control'] * 100)}% → "
                 f"{f.number(block['employment_frequency_treatment'] * 100)}%")
@@ -437,10 +454,11 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
                           f.count(t.get("events")), f.number(t["enrolment_months"]))
         out.print(table)
 
+    key = _primary_key(r)
     req = r.get("required")
     if req is not None:
         requirement_table(req, f.words("Nødvendig størrelse for ", "Size needed for ") + effect_text(req))
-    if req is None or abs(req["days_saved"] - 1.0) > 1e-6:
+    if req is None or abs(req[key] - 1.0) > 1e-6:
         requirement_table(r["one_day"], f.words("Til sammenligning, én dag: ", "For comparison, one day: ")
                           + effect_text(r["one_day"]))
     det = r.get("detectable")
@@ -448,14 +466,16 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
         table = _table(
             f.words(f"Påviselig effekt med {f.count(det['n_per_arm'])} pr. arm",
                     f"Detectable effect with {f.count(det['n_per_arm'])} per arm"),
-            ["Test", f.words("Sparede dage", "Days saved"), "Hazard ratio",
+            ["Test", f.words("Sparede dage på ydelse", "Days on benefit saved"),
+             f.words("Dage til job", "Days to a job"), "Hazard ratio",
              f.words("I job, kontrol → indsats", "Employed, control → treatment")],
         )
         for t in det["tests"]:
             if t.get("hazard_ratio") is None:
-                table.add_row(test_name(t["test"]), "–", "–", "–")
+                table.add_row(test_name(t["test"]), "–", "–", "–", "–")
                 continue
-            table.add_row(test_name(t["test"]), f.number(t["days_saved"], 2), f.number(t["hazard_ratio"], 3),
+            table.add_row(test_name(t["test"]), f.number(t["benefit_days_saved"], 2), f.number(t["days_saved"], 2),
+                          f.number(t["hazard_ratio"], 3),
                           f"{f.number(t['employment_frequency_control'] * 100)}% → "
                           f"{f.number(t['employment_frequency_treatment'] * 100)}%")
         out.print(table)
@@ -483,17 +503,29 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
     _say(out, power_statement(r, lang))
 
 
+def _primary_key(r: Mapping[str, Any]) -> str:
+    """The effect key of the plan's primary test: days on benefit saved, or days saved (to a job)."""
+    return "days_saved" if r.get("primary_test") == "rmst" else "benefit_days_saved"
+
+
 def power_statement(r: Mapping[str, Any], lang: str) -> str:
-    """What the expected inflow can and cannot detect, in plain words."""
+    """What the expected inflow can and cannot detect for the primary estimand, in plain words."""
     f = Numbers(lang)
-    one = next(t for t in r["one_day"]["tests"] if t["test"] == "rmst")
+    test = r.get("primary_test", "rmst")
+    key = _primary_key(r)
+    if test == "rmst":
+        one_da, one_en, many_da, many_en = "sparet dag", "day saved", "sparede dage", "days saved"
+    else:
+        one_da, one_en = "sparet dag på ydelse", "day on benefit saved"
+        many_da, many_en = "sparede dage på ydelse", "days on benefit saved"
+    one = next(t for t in r["one_day"]["tests"] if t["test"] == test)
     inflow = r["inflow_per_month"]
     power = f.percent(r["power"], 0, sign=True)
     flow = f.short(inflow)
     out = [f.words(
-        f"At påvise én sparet dag (RMST til {r['horizon_days']} dage) med {power} styrke kræver "
+        f"At påvise én {one_da} (RMST til {r['horizon_days']} dage) med {power} styrke kræver "
         f"{f.count(one['n_per_arm'])} deltagere pr. arm ({f.count(one['n_total'])} i alt)",
-        f"Detecting one day saved (RMST to {r['horizon_days']} days) with {power} power needs "
+        f"Detecting one {one_en} (RMST to {r['horizon_days']} days) with {power} power needs "
         f"{f.count(one['n_per_arm'])} participants per arm ({f.count(one['n_total'])} in all)",
     )]
     if inflow:
@@ -504,7 +536,7 @@ def power_statement(r: Mapping[str, Any], lang: str) -> str:
         out[-1] += "."
     det = r.get("detectable")
     if det:
-        rm = next(t for t in det["tests"] if t["test"] == "rmst")
+        rm = next(t for t in det["tests"] if t["test"] == test)
         lr = next(t for t in det["tests"] if t["test"] == "logrank")
         months = f.short(det["enrolment_months"])
         how = (
@@ -514,23 +546,24 @@ def power_statement(r: Mapping[str, Any], lang: str) -> str:
         )
         if rm.get("hazard_ratio"):
             out.append(f.words(
-                f"Med {f.count(det['n_per_arm'])} pr. arm ({how}) kan forsøget påvise {f.number(rm['days_saved'])} "
-                f"sparede dage (hazard ratio {f.number(rm['hazard_ratio'], 2)}); log-rank-testen en hazard ratio på "
+                f"Med {f.count(det['n_per_arm'])} pr. arm ({how}) kan forsøget påvise {f.number(rm[key])} {many_da} "
+                f"(hazard ratio {f.number(rm['hazard_ratio'], 2)}); log-rank-testen en hazard ratio på "
                 f"{f.number(lr['hazard_ratio'], 2)}; mindre effekter kan det ikke påvise sikkert.",
-                f"With {f.count(det['n_per_arm'])} per arm ({how}) the trial can detect {f.number(rm['days_saved'])} "
-                f"days saved (hazard ratio {f.number(rm['hazard_ratio'], 2)}); the log-rank test a hazard ratio of "
+                f"With {f.count(det['n_per_arm'])} per arm ({how}) the trial can detect {f.number(rm[key])} "
+                f"{many_en} (hazard ratio {f.number(rm['hazard_ratio'], 2)}); the log-rank test a hazard ratio of "
                 f"{f.number(lr['hazard_ratio'], 2)}; smaller effects it cannot detect reliably.",
             ))
     req = r.get("required")
     if req and inflow and req is not r["one_day"] and req != r["one_day"]:
-        rq = next(t for t in req["tests"] if t["test"] == "rmst")
-        days = f.short(req["days_saved"], 2)
+        rq = next(t for t in req["tests"] if t["test"] == test)
+        days = f.short(req[key], 2)
         follow = f.number(r["follow_up_months"], 0)
         out.append(f.words(
-            f"{days} sparede dage kræver {f.count(rq['n_per_arm'])} pr. arm: {f.number(rq['enrolment_months'])} "
-            f"måneders optag plus {follow} måneders opfølgning.",
-            f"{days} days saved needs {f.count(rq['n_per_arm'])} per arm: {f.number(rq['enrolment_months'])} "
-            f"months of enrolment plus {follow} months follow-up.",
+            f"{days} {many_da} kræver "
+            f"{f.count(rq['n_per_arm'])} pr. arm: {f.number(rq['enrolment_months'])} måneders optag plus {follow} "
+            "måneders opfølgning.",
+            f"{days} {many_en} needs {f.count(rq['n_per_arm'])} per arm: {f.number(rq['enrolment_months'])} months of "
+            f"enrolment plus {follow} months follow-up.",
         ))
     b = r.get("binary")
     if b:
