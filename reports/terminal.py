@@ -328,8 +328,9 @@ def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None
     table.add_row(f.words("Besparelse pr. år", "Savings per year"), f.number(pop.per_year.estimate, 0),
                   _span(pop.per_year.ci, lambda x: f.number(x, 0)))
     years = r.appraisal.years if r.appraisal is not None else 1
-    table.add_row(f.words(f"Nutidsværdi over {years} år", f"Net present value over {years} years"),
-                  f.number(pop.npv.estimate, 0), _span(pop.npv.ci, lambda x: f.number(x, 0)))
+    if years > 1:
+        table.add_row(f.words(f"Nutidsværdi over {years} år", f"Net present value over {years} years"),
+                      f.number(pop.npv.estimate, 0), _span(pop.npv.ci, lambda x: f.number(x, 0)))
     table.add_row(f.words("Break-even (dage pr. person, nutidsværdi)", "Break-even (days per person, NPV)"),
                   f.number(pop.break_even_days, 2), "")
     out.print(table)
@@ -354,37 +355,30 @@ def _scenario_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
     """The seed's target groups as scenarios: the trial's effect assumed for their spells, so no interval."""
     unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
     years = r.appraisal.years if r.appraisal is not None else 1
-    table = _table(
-        f"{f.words('Scenarier', 'Scenarios')} ({unit})",
-        [
-            f.words("Scenarie: forsøgets effekt antaget for …", "Scenario: assumes the trial's effect holds for …"),
-            f.words("Forløb/år × dagspris", "Spells/year × daily cost"),
-            f.words("Pr. sparet dag", "Per day saved"),
-            f.words("Pr. år", "Per year"),
-            f.words(f"Nutidsværdi, {years} år", f"NPV, {years} years"),
-            f.words("Break-even, 1 år (dage)", "Break-even, 1 year (days)"),
-            f.words("Break-even, nutidsværdi", "Break-even, NPV"),
-        ],
-    )
+    headers = [
+        f.words("Scenarie: forsøgets effekt antaget for …", "Scenario: assumes the trial's effect holds for …"),
+        f.words("Forløb/år × dagspris", "Spells/year × daily cost"),
+        f.words("Pr. sparet dag", "Per day saved"),
+        f.words("Pr. år", "Per year"),
+        f.words("Break-even, 1 år (dage)", "Break-even, 1 year (days)"),
+    ]
+    if years > 1:
+        headers += [f.words(f"Nutidsværdi, {years} år", f"NPV, {years} years"),
+                    f.words("Break-even, nutidsværdi", "Break-even, NPV")]
+    table = _table(f"{f.words('Scenarier', 'Scenarios')} ({unit})", headers)
     for g in r.target_groups:
         parts = " + ".join(f"{f.count(c.spells_per_year)} × {f.count(c.daily_cost)}" for c in g.components)
-        table.add_row(
-            _label(g, lang),
-            parts,
-            f.number(g.per_day_saved, 0),
-            f.number(g.per_year.estimate, 0),
-            f.number(g.npv.estimate if g.npv else None, 0),
-            f.number(g.break_even_days, 3),
-            f.number(g.break_even_days_npv, 3),
-        )
+        cells = [_label(g, lang), parts, f.number(g.per_day_saved, 0), f.number(g.per_year.estimate, 0),
+                 f.number(g.break_even_days, 3)]
+        if years > 1:
+            cells += [f.number(g.npv.estimate if g.npv else None, 0), f.number(g.break_even_days_npv, 3)]
+        table.add_row(*cells)
     out.print(table)
     _say(out, f.words(
-        "Scenarierne antager, at forsøgets effekt pr. person gælder for hvert forløb i grupper, forsøget ikke "
-        "lodtrak (uden CV, tilmeldt over 28 dage, kontanthjælp); derfor intet konfidensinterval. De overlapper og "
-        "lægges ikke sammen.",
+        "Scenarierne antager, at forsøgets effekt pr. person gælder for hvert forløb i grupper, som forsøget ikke "
+        "lodtrak som sådan; derfor intet konfidensinterval. De overlapper og lægges ikke sammen.",
         "Scenarios assume that the trial's effect per person holds for every spell of groups the trial did not "
-        "randomise (no CV, registered over 28 days, kontanthjælp); hence no confidence interval. They overlap and "
-        "are not added up.",
+        "randomise as such; hence no confidence interval. They overlap and are not added up.",
     ))
 
 
