@@ -81,8 +81,13 @@ def _bootstrap(cells: Cells, x: pd.DataFrame, replicates: int, rng: np.random.Ge
     """The arm coefficient in resamples within each group of identical design rows (stratum × arm)."""
     if replicates < 1:
         return np.zeros(0)
-    rows, group = np.unique(x.to_numpy(), axis=0, return_inverse=True)
-    group = group.reshape(-1)
+    # Groups of identical design rows; factorised column by column, as np.unique(axis=0) is slow on 100,000 rows.
+    key = np.zeros(len(x), dtype=np.int64)
+    for column in x.columns:
+        codes, levels = pd.factorize(x[column])
+        key = pd.factorize(key * len(levels) + codes)[0].astype(np.int64)  # renumbered: never overflows
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    rows = x.to_numpy()[first]
     sizes = np.bincount(group, minlength=len(rows)).astype(float)
     # The arm's coefficient is weight · (sum of pseudo-observations per group): OLS with fixed group sizes.
     gram = rows.T @ (rows * sizes[:, None])
