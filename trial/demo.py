@@ -213,8 +213,9 @@ def _savings_step(out: Path, evaluation: Evaluation, result: AnalysisResult, say
             f"{effect.estimate:.1f} days on benefit × {pop.cost_per_calendar_day:,.0f} {currency} a calendar day = "
             f"{pop.per_year.estimate:,.0f} {currency} a year{span}")
         years = savings.appraisal.years if savings.appraisal is not None else 1
-        say(f"  net present value over {years} years: {pop.npv.estimate:,.0f} {currency}; break-even "
-            f"{pop.break_even_days:.2f} days per person")
+        npv_span = "" if pop.npv.ci is None else f" (95% CI {pop.npv.ci[0]:,.0f} to {pop.npv.ci[1]:,.0f})"
+        say(f"  net present value over {years} years: {pop.npv.estimate:,.0f} {currency}{npv_span}; break-even "
+            f"{pop.break_even_days:.2f} days on benefit per person")
     for group in savings.target_groups:
         say(f"  scenario, assuming the effect holds for {group.label_en}: {group.per_year.estimate:,.0f} "
             f"{currency} a year")
