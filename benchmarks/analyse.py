@@ -51,7 +51,7 @@ def run_full(alloc_path: Path, spells_path: Path, as_of: str, bootstrap: int) ->
     allocations = load_allocations(allocations=alloc_path, protocol=protocol)
     spells = read_spells(spells_path)
     result = analyse(protocol, allocations, spells, as_of, bootstrap=bootstrap, seed=1)
-    json.dumps(result, allow_nan=False)
+    result.to_json()
 
 
 def run_cox(alloc_path: Path, spells_path: Path, as_of: str) -> float:
@@ -62,8 +62,8 @@ def run_cox(alloc_path: Path, spells_path: Path, as_of: str) -> float:
     import numpy as np
     import pandas as pd
 
-    from trial import analysis
     from trial.allocations import load_allocations
+    from trial.cox import cox_fit, design_matrix, level_hazard_ratios
     from trial.outcomes import OutcomeRules, build_outcomes, read_spells
     from trial.protocol import load_protocol
 
@@ -73,12 +73,12 @@ def run_cox(alloc_path: Path, spells_path: Path, as_of: str) -> float:
     frame["treated"] = (frame["arm"] == protocol.treatment_arm).astype(int)
     alpha = float(protocol.analysis.alpha)
     start = time.perf_counter()
-    analysis._cox(frame, None, alpha)
-    analysis._cox(frame, analysis._design(frame, list(protocol.analysis.covariates))[0], alpha)
+    cox_fit(frame, None, alpha)
+    cox_fit(frame, design_matrix(frame, list(protocol.analysis.covariates))[0], alpha)
     base = frame[["time", "event", "treated"]]
     for variable in protocol.analysis.subgroups:
         codes, names = pd.factorize(frame[variable].astype(str), sort=True)
-        analysis._level_hazard_ratios(base, codes, list(np.arange(len(names))), [str(n) for n in names], alpha)
+        level_hazard_ratios(base, codes, list(np.arange(len(names))), [str(n) for n in names], alpha)
     return time.perf_counter() - start
 
 

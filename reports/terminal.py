@@ -142,7 +142,7 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
 
 
 def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str, lang: str, out: Any = None) -> None:
-    """The main estimates of an analysis: a table by arm, then the effects line by line."""
+    """The main estimates of an analysis: a table by arm, then the primary effect and the others line by line."""
     out = out or console()
     f = Numbers(lang)
     meta = result.meta
@@ -154,32 +154,69 @@ def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str,
             "Arm",
             "n",
             f.words("I job", "Employed"),
-            f.words("Median, dage", "Median days"),
-            f.words("Dage ledig (RMST)", "Days unemployed (RMST)"),
+            f.words("Median, dage til job", "Median days to a job"),
+            f.words("Dage på ydelse (RMST)", "Days on benefit (RMST)"),
+            f.words("Dage til job (RMST)", "Days to a job (RMST)"),
             f.words(f"Beskæftigelsesfrekvens, {level} KI", f"Employment rate, {level} CI"),
-            f.words("Andel af tiden ledig", "Share of time unemployed"),
+            f.words("Andel af horisonten i indeksforløbet", "Share of the horizon in the index spell"),
         ],
     )
     for arm in (meta.arms.control, meta.arms.treatment):
         a = result.arms[arm]
+        on_benefit = a.benefit_days
         table.add_row(
             f"{labels.get(arm, arm)} ({arm})",
             f.count(a.n),
             f.count(a.events),
             f.number(a.median_days, 0),
+            "–" if on_benefit is None else f"{f.number(on_benefit.estimate)} ± {f.number(on_benefit.se)}",
             f"{f.number(a.rmst_days)} ± {f.number(a.rmst_se)}",
             f"{f.percent(a.employment_rate, sign=True)} [{f.interval(a.employment_rate_ci, scale=100)}]",
             f.percent(a.unemployed_share, sign=True),
         )
     out.print(table)
-    e = result.effects
+    for line in _effect_lines(result, f, level):
+        _say(out, line)
+
+
+def _days_line(label: str, effect: Any, adjusted: Any, f: Numbers, level: str) -> str:
+    """A days-saved effect with its interval, p, bootstrap interval and the strata-adjusted estimate."""
     ci = f.words("KI", "CI")
-    ds, hr, hra = e.days_saved, e.hazard_ratio, e.hazard_ratio_adjusted
-    lines = [
-        f"{f.words('Dage sparet', 'Days saved')}: {f.number(ds.estimate)} ({level} {ci} {f.interval(ds.ci)}), "
-        f"p {f.pvalue(ds.p)}; bootstrap {f.interval(ds.ci_bootstrap)} "
-        + f.words(f"({meta.bootstrap.replicates} gentagelser, frø {meta.bootstrap.seed})",
-                  f"({meta.bootstrap.replicates} replicates, seed {meta.bootstrap.seed})"),
+    if effect is None or effect.estimate is None:
+        return f"{label}: {f.words('kan endnu ikke estimeres', 'not yet estimable')}"
+    line = f"{label}: {f.number(effect.estimate)} ({level} {ci} {f.interval(effect.ci)}), p {f.pvalue(effect.p)}"
+    if getattr(effect, "ci_bootstrap", (None, None))[0] is not None:
+        line += f"; bootstrap {f.interval(effect.ci_bootstrap)}"
+    if adjusted is not None and adjusted.estimate is not None:
+        line += f"; {f.words('justeret for strata', 'adjusted for strata')} {f.number(adjusted.estimate)} " \
+                f"({f.interval(adjusted.ci)})"
+    return line
+
+
+def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
+    """The effects of an analysis as lines: the primary one first, each days estimand labelled for what it is."""
+    e, meta = result.effects, result.meta
+    ci = f.words("KI", "CI")
+    lines = []
+    if result.primary is not None:
+        p = result.primary
+        lines.append(f"{f.words('Primært effektmål', 'Primary effect')} [{p.name}]: {f.number(p.estimate)} "
+                     f"({level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
+    if e.benefit_days_saved is not None:
+        lines.append(_days_line(f.words("Sparede dage på ydelse (indeksforløbet, alle afgange)",
+                                        "Days on benefit saved (index spell, any exit)"),
+                                e.benefit_days_saved, e.benefit_days_saved_adjusted, f, level))
+    for window, effect in (e.benefit_days_all_spells_saved or {}).items():
+        lines.append(_days_line(f.words(f"Sparede dage på enhver ydelse de første {window} dage",
+                                        f"Days on any benefit saved in the first {window} days"),
+                                effect, None, f, level))
+    hr, hra = e.hazard_ratio, e.hazard_ratio_adjusted
+    lines += [
+        _days_line(f.words("Dage sparet (tid til job, andre afgange censureret)",
+                           "Days saved (time to a job, other exits censored)"), e.days_saved, e.days_saved_adjusted,
+                   f, level)
+        + " " + f.words(f"({meta.bootstrap.replicates} gentagelser, frø {meta.bootstrap.seed})",
+                        f"({meta.bootstrap.replicates} replicates, seed {meta.bootstrap.seed})"),
         f"Hazard ratio: {f.number(hr.estimate, 3)} ({f.interval(hr.ci, 3)}), p {f.pvalue(hr.p)}; "
         f"{f.words('justeret', 'adjusted')} {f.number(hra.estimate, 3)} ({f.interval(hra.ci, 3)}), "
         f"p {f.pvalue(hra.p)}",
@@ -192,10 +229,11 @@ def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str,
         f"{f.words('Proportionale hazards (Schoenfeld)', 'Proportional hazards (Schoenfeld)')}: "
         f"p {f.pvalue(e.ph_test.p)}",
     ]
-    if e.cace_days_saved is not None and e.cace_days_saved.estimate is not None:
-        c = e.cace_days_saved
-        lines.append(f"{f.words('Dage sparet blandt modtagere (CACE)', 'Days saved among compliers (CACE)')}: "
-                     f"{f.number(c.estimate)} ({f.interval(c.ci)})")
+    for cace, label in ((e.cace_benefit_days_saved, f.words("Sparede dage på ydelse", "Days on benefit saved")),
+                        (e.cace_days_saved, f.words("Dage sparet", "Days saved"))):
+        if cace is not None and cace.estimate is not None:
+            lines.append(f"{label} {f.words('blandt modtagere (CACE)', 'among compliers (CACE)')}: "
+                         f"{f.number(cace.estimate)} ({f.interval(cace.ci)})")
     if e.binary is not None and e.binary.difference is not None:
         b = e.binary.difference
         lines.append(f"{e.binary.name}: {f.words('forskel', 'difference')} {f.number(_times(b.estimate, 100))} "
@@ -214,8 +252,7 @@ def show_analysis(result: AnalysisResult, labels: Mapping[str, str], title: str,
                  + (", ".join(f"{k} {f.count(v)}" for k, v in problems.items()) if problems
                     else f.words("ingen problemer fundet", "no problems found")))
     lines += [f"{f.words('Note', 'Note')}: {note}" for note in result.notes]
-    for line in lines:
-        _say(out, line)
+    return lines
 
 
 def _times(value: float | None, factor: float) -> float | None:
@@ -226,7 +263,8 @@ def _times(value: float | None, factor: float) -> float | None:
 
 
 def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> None:
-    """Kroner a year per target group with break-even, and the conversations model when the protocol has one."""
+    """The trial population's kroner first (a year, net present value, break-even), then the seed's scenarios, then
+    the conversations model when the protocol has one."""
     out = out or console()
     f = Numbers(lang)
 
@@ -234,59 +272,30 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
         return f.money(x, r.currency)
 
     out.print(f"[bold]{title}[/bold]")
-    ds = r.days_saved
-    if ds is not None:
-        span = "" if ds.ci is None else f" (95% {f.words('KI', 'CI')} {f.interval(ds.ci, 2)})"
-        _say(out, f"{f.words('Sparede dage pr. forløb', 'Days saved per spell')}: {f.number(ds.estimate, 2)}{span}")
+    effect = r.effect
+    if effect is not None:
+        span = "" if effect.ci is None else f" (95% {f.words('KI', 'CI')} {f.interval(effect.ci, 2)})"
+        label = f.words("Sparede dage på ydelse pr. person i forsøget", "Days on benefit saved per person randomised")
+        _say(out, f"{label} [{effect.name}]: {f.number(effect.estimate, 2)}{span}")
+        if effect.note:
+            _say(out, f"  {f.words('Note', 'Note')}: {effect.note}")
     haircut = f.number(r.haircut * 100, 0)
     _say(out, f"{f.words('Investering', 'Investment')}: {money(r.investment)}"
               + (f" ({r.investment_note})" if r.investment_note else "")
               + (f"; {f.words('konservativ faktor', 'haircut')} {haircut}%" if r.haircut != 1 else ""))
+    plan = r.appraisal
+    if plan is not None and plan.years > 1:
+        _say(out, f.words(
+            f"Nutidsværdi over {plan.years} år (år 0 = første investeringsår), diskonteringsrente "
+            f"{f.percent(plan.discount_rate, 1, sign=True)}; driftsudgifter {money(plan.running_cost_per_year)} om "
+            f"året og besparelser fra år {plan.savings_from_year}",
+            f"Net present value over {plan.years} years (year 0 = the first year of investment), discount rate "
+            f"{f.percent(plan.discount_rate, 1, sign=True)}; running costs {money(plan.running_cost_per_year)} a "
+            f"year and savings from year {plan.savings_from_year}",
+        ))
+    _population_table(r, f, lang, out)
     if r.target_groups:
-        unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
-        table = _table(
-            f"{f.words('Besparelse pr. år', 'Savings per year')} ({unit})",
-            [
-                f.words("Målgruppe", "Target group"),
-                f.words("Forløb/år × dagspris", "Spells/year × daily cost"),
-                f.words("Pr. sparet dag", "Per day saved"),
-                f.words("Skøn", "Estimate"),
-                f.words("Nedre 95%", "Lower 95%"),
-                f.words("Øvre 95%", "Upper 95%"),
-                f.words("Break-even (dage)", "Break-even (days)"),
-            ],
-        )
-        for g in r.target_groups:
-            parts = " + ".join(f"{f.count(c.spells_per_year)} × {f.count(c.daily_cost)}" for c in g.components)
-            low, high = g.per_year.ci or (None, None)
-            table.add_row(
-                _label(g, lang),
-                parts,
-                f.number(g.per_day_saved, 0),
-                f.number(g.per_year.estimate, 0),
-                f.number(low, 0),
-                f.number(high, 0),
-                f.number(g.break_even_days, 3),
-            )
-        out.print(table)
-        if ds is not None and ds.ci is not None:
-            lower = f.number(ds.ci[0], 2)
-            for g in r.target_groups:
-                even = f.number(g.break_even_days, 3)
-                if g.ci_above_break_even:
-                    _say(out, f"{_label(g, lang)}: " + f.words(
-                        f"nedre grænse {lower} dage ≥ break-even {even} dage: investeringen er tjent hjem på et år.",
-                        f"lower bound {lower} days ≥ break-even {even} days: the investment pays back within a year.",
-                    ))
-                elif g.ci_above_break_even is False:
-                    _say(out, f"{_label(g, lang)}: " + f.words(
-                        f"nedre grænse {lower} dage < break-even {even} dage: tilbagebetaling på et år er ikke sikret.",
-                        f"lower bound {lower} days < break-even {even} days: payback within a year is not yet "
-                        "secured.",
-                    ))
-        if len(r.target_groups) > 1:
-            _say(out, f.words("Målgrupperne er alternative afgrænsninger (de overlapper) og lægges ikke sammen.",
-                              "Target groups are alternative scopes (they overlap) and are not added up."))
+        _scenario_table(r, f, lang, out)
     conv = r.conversations
     if conv is not None:
         table = _table((conv.label_da if lang == "da" else conv.label_en) or "Conversations",
@@ -319,6 +328,82 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
                   + f.words("pr. årsværk (antagelser i protokollen).", "per FTE (assumptions in the protocol)."))
 
 
+def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """The trial's own population: eligible persons a year × days saved × cost per calendar day."""
+    pop = r.trial_population
+    if pop is None or r.effect is None:
+        return
+    unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
+    table = _table(
+        f"{_label(pop, lang)} ({unit})",
+        ["", f.words("Skøn", "Estimate"), "95% " + f.words("KI", "CI")],
+    )
+    source = {"protocol": f.words("protokollen", "the protocol"), "ledger": f.words("ledgeren", "the ledger")}
+    table.add_row(f"{f.words('Egnede personer pr. år', 'Eligible persons a year')} ({source[pop.persons_source]})",
+                  f.count(pop.persons_per_year), "")
+    day = f.words("kalenderdag", "calendar day")
+    cost = f.number(pop.cost_per_calendar_day, 0)
+    if pop.daily_cost_unit == "paid_weekday":
+        cost += f" (= {f.number(pop.daily_cost, 0)} × 5/7)"
+    table.add_row(f"{f.words('Udgift pr.', 'Cost per')} {day}", cost, "")
+    table.add_row(f.words("Pr. sparet dag pr. person", "Per day saved per person"), f.number(pop.per_day_saved, 0), "")
+    table.add_row(f.words("Besparelse pr. år", "Savings per year"), f.number(pop.per_year.estimate, 0),
+                  _span(pop.per_year.ci, lambda x: f.number(x, 0)))
+    years = r.appraisal.years if r.appraisal is not None else 1
+    if years > 1:
+        table.add_row(f.words(f"Nutidsværdi over {years} år", f"Net present value over {years} years"),
+                      f.number(pop.npv.estimate, 0), _span(pop.npv.ci, lambda x: f.number(x, 0)))
+    table.add_row(f.words("Break-even (dage pr. person, nutidsværdi)", "Break-even (days per person, NPV)"),
+                  f.number(pop.break_even_days, 2), "")
+    out.print(table)
+    if pop.rounded_to:
+        _say(out, f.words(f"Kronebeløb afrundet til {f.count(pop.rounded_to)}, hvad intervallet bærer.",
+                          f"Kroner rounded to {f.count(pop.rounded_to)}, what the interval supports."))
+    if pop.persons_note:
+        _say(out, f"{f.words('Egnede', 'Eligible')}: {pop.persons_note}")
+    if r.effect.ci is not None and pop.ci_above_break_even is not None:
+        lower, even = f.number(r.effect.ci[0], 2), f.number(pop.break_even_days, 2)
+        _say(out, f.words(
+            f"Nedre grænse {lower} dage {'≥' if pop.ci_above_break_even else '<'} break-even {even} dage: "
+            + ("investeringen er tjent hjem over perioden." if pop.ci_above_break_even
+               else "tilbagebetaling over perioden er ikke sikret."),
+            f"Lower bound {lower} days {'≥' if pop.ci_above_break_even else '<'} break-even {even} days: "
+            + ("the investment pays back over the period." if pop.ci_above_break_even
+               else "payback over the period is not yet secured."),
+        ))
+
+
+def _scenario_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """The seed's target groups as scenarios: the trial's effect assumed for their spells, so no interval."""
+    unit = "kr." if lang == "da" and r.currency == "DKK" else r.currency
+    years = r.appraisal.years if r.appraisal is not None else 1
+    headers = [
+        f.words("Scenarie: forsøgets effekt antaget for …", "Scenario: assumes the trial's effect holds for …"),
+        f.words("Forløb/år × dagspris", "Spells/year × daily cost"),
+        f.words("Pr. sparet dag", "Per day saved"),
+        f.words("Pr. år", "Per year"),
+        f.words("Break-even, 1 år (dage)", "Break-even, 1 year (days)"),
+    ]
+    if years > 1:
+        headers += [f.words(f"Nutidsværdi, {years} år", f"NPV, {years} years"),
+                    f.words("Break-even, nutidsværdi", "Break-even, NPV")]
+    table = _table(f"{f.words('Scenarier', 'Scenarios')} ({unit})", headers)
+    for g in r.target_groups:
+        parts = " + ".join(f"{f.count(c.spells_per_year)} × {f.count(c.daily_cost)}" for c in g.components)
+        cells = [_label(g, lang), parts, f.number(g.per_day_saved, 0), f.number(g.per_year.estimate, 0),
+                 f.number(g.break_even_days, 3)]
+        if years > 1:
+            cells += [f.number(g.npv.estimate if g.npv else None, 0), f.number(g.break_even_days_npv, 3)]
+        table.add_row(*cells)
+    out.print(table)
+    _say(out, f.words(
+        "Scenarierne antager, at forsøgets effekt pr. person gælder for hvert forløb i grupper, som forsøget ikke "
+        "lodtrak som sådan; derfor intet konfidensinterval. De overlapper og lægges ikke sammen.",
+        "Scenarios assume that the trial's effect per person holds for every spell of groups the trial did not "
+        "randomise as such; hence no confidence interval. They overlap and are not added up.",
+    ))
+
+
 def _label(group: Any, lang: str) -> str:
     return (group.label_da if lang == "da" else group.label_en) or group.id
 
@@ -330,7 +415,8 @@ def _span(pair: Any, fmt: Any) -> str:
 # --- power --------------------------------------------------------------------------------------------------------
 
 _TEST_NAMES = {
-    "rmst": ("Sparede dage (RMST)", "Days saved (RMST)"),
+    "benefit_days": ("Sparede dage på ydelse (RMST, alle afgange)", "Days on benefit saved (RMST, any exit)"),
+    "rmst": ("Dage sparet (RMST til job)", "Days saved (RMST to a job)"),
     "logrank": ("Log-rank (Schoenfeld)", "Log-rank (Schoenfeld)"),
     "employment_frequency": ("Beskæftigelsesfrekvens", "Employment frequency"),
 }
@@ -347,15 +433,31 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
               f"{f.number(r['power'] * 100, 0)}%, {f.words('horisont', 'horizon')} {r['horizon_days']} "
               f"{f.words('dage', 'days')}")
     assumed = f.words(" — antaget standard", " — assumed default") if c.get("assumed_default") else ""
-    _say(out, f"{f.words('Kontrolgruppe', 'Control arm')}: {c['source']}{assumed}; RMST {f.number(c['rmst_days'])} "
-              f"{f.words('dage', 'days')}; {f.words('i job ved horisonten', 'employed by the horizon')} "
-              f"{f.number(c['employment_frequency'] * 100)}%")
+    _say(out, f"{f.words('Kontrolgruppe', 'Control arm')}: {c['source']}{assumed}; "
+              f"{f.words('dage på ydelse', 'days on benefit')} (RMST) {f.number(c['benefit_days'])}, "
+              f"{f.words('dage til job', 'days to a job')} (RMST) {f.number(c['rmst_days'])}; "
+              f"{f.words('i job ved horisonten', 'employed by the horizon')} "
+              f"{f.number(c['employment_frequency'] * 100)}%, {f.words('andre afgange', 'other exits')} "
+              f"{f.number(c['other_exits_by_horizon'] * 100)}%")
+    follow = r.get("follow_up")
+    if follow is not None:
+        _say(out, f.words(
+            f"Dataudtræk {f.short(follow['analysis_month'])} måneder efter første lodtrækning, optag over "
+            f"{f.short(follow['enrolment_months'])} måneder: {f.percent(follow['followed_to_horizon'], 0, sign=True)}"
+            " følges til horisonten",
+            f"Data cut {f.short(follow['analysis_month'])} months after the first randomisation, enrolment over "
+            f"{f.short(follow['enrolment_months'])} months: {f.percent(follow['followed_to_horizon'], 0, sign=True)}"
+            " are followed to the horizon",
+        ))
 
     def test_name(test: str) -> str:
         return _TEST_NAMES[test][0 if lang == "da" else 1]
 
     def effect_text(block: Mapping[str, Any]) -> str:
-        return (f"{f.number(block['days_saved'], 2)} {f.words('sparede dage', 'days saved')} = hazard ratio "
+        on_benefit = f.words("sparede dage på ydelse", "days on benefit saved")
+        to_job = f.words("dage til job", "days to a job")
+        return (f"{f.number(block['benefit_days_saved'], 2)} {on_benefit} = {f.number(block['days_saved'], 2)} "
+                f"{to_job} = hazard ratio "
                 f"{f.number(block['hazard_ratio'], 3)}; {f.words('i job', 'employed')} "
                 f"{f.number(block['employment_frequency_control'] * 100)}% → "
                 f"{f.number(block['employment_frequency_treatment'] * 100)}%")
@@ -368,10 +470,11 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
                           f.count(t.get("events")), f.number(t["enrolment_months"]))
         out.print(table)
 
+    key = _primary_key(r)
     req = r.get("required")
     if req is not None:
         requirement_table(req, f.words("Nødvendig størrelse for ", "Size needed for ") + effect_text(req))
-    if req is None or abs(req["days_saved"] - 1.0) > 1e-6:
+    if req is None or abs(req[key] - 1.0) > 1e-6:
         requirement_table(r["one_day"], f.words("Til sammenligning, én dag: ", "For comparison, one day: ")
                           + effect_text(r["one_day"]))
     det = r.get("detectable")
@@ -379,14 +482,16 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
         table = _table(
             f.words(f"Påviselig effekt med {f.count(det['n_per_arm'])} pr. arm",
                     f"Detectable effect with {f.count(det['n_per_arm'])} per arm"),
-            ["Test", f.words("Sparede dage", "Days saved"), "Hazard ratio",
+            ["Test", f.words("Sparede dage på ydelse", "Days on benefit saved"),
+             f.words("Dage til job", "Days to a job"), "Hazard ratio",
              f.words("I job, kontrol → indsats", "Employed, control → treatment")],
         )
         for t in det["tests"]:
             if t.get("hazard_ratio") is None:
-                table.add_row(test_name(t["test"]), "–", "–", "–")
+                table.add_row(test_name(t["test"]), "–", "–", "–", "–")
                 continue
-            table.add_row(test_name(t["test"]), f.number(t["days_saved"], 2), f.number(t["hazard_ratio"], 3),
+            table.add_row(test_name(t["test"]), f.number(t["benefit_days_saved"], 2), f.number(t["days_saved"], 2),
+                          f.number(t["hazard_ratio"], 3),
                           f"{f.number(t['employment_frequency_control'] * 100)}% → "
                           f"{f.number(t['employment_frequency_treatment'] * 100)}%")
         out.print(table)
@@ -414,17 +519,29 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
     _say(out, power_statement(r, lang))
 
 
+def _primary_key(r: Mapping[str, Any]) -> str:
+    """The effect key of the plan's primary test: days on benefit saved, or days saved (to a job)."""
+    return "days_saved" if r.get("primary_test") == "rmst" else "benefit_days_saved"
+
+
 def power_statement(r: Mapping[str, Any], lang: str) -> str:
-    """What the expected inflow can and cannot detect, in plain words."""
+    """What the expected inflow can and cannot detect for the primary estimand, in plain words."""
     f = Numbers(lang)
-    one = next(t for t in r["one_day"]["tests"] if t["test"] == "rmst")
+    test = r.get("primary_test", "rmst")
+    key = _primary_key(r)
+    if test == "rmst":
+        one_da, one_en, many_da, many_en = "sparet dag", "day saved", "sparede dage", "days saved"
+    else:
+        one_da, one_en = "sparet dag på ydelse", "day on benefit saved"
+        many_da, many_en = "sparede dage på ydelse", "days on benefit saved"
+    one = next(t for t in r["one_day"]["tests"] if t["test"] == test)
     inflow = r["inflow_per_month"]
     power = f.percent(r["power"], 0, sign=True)
     flow = f.short(inflow)
     out = [f.words(
-        f"At påvise én sparet dag (RMST til {r['horizon_days']} dage) med {power} styrke kræver "
+        f"At påvise én {one_da} (RMST til {r['horizon_days']} dage) med {power} styrke kræver "
         f"{f.count(one['n_per_arm'])} deltagere pr. arm ({f.count(one['n_total'])} i alt)",
-        f"Detecting one day saved (RMST to {r['horizon_days']} days) with {power} power needs "
+        f"Detecting one {one_en} (RMST to {r['horizon_days']} days) with {power} power needs "
         f"{f.count(one['n_per_arm'])} participants per arm ({f.count(one['n_total'])} in all)",
     )]
     if inflow:
@@ -435,7 +552,7 @@ def power_statement(r: Mapping[str, Any], lang: str) -> str:
         out[-1] += "."
     det = r.get("detectable")
     if det:
-        rm = next(t for t in det["tests"] if t["test"] == "rmst")
+        rm = next(t for t in det["tests"] if t["test"] == test)
         lr = next(t for t in det["tests"] if t["test"] == "logrank")
         months = f.short(det["enrolment_months"])
         how = (
@@ -445,23 +562,24 @@ def power_statement(r: Mapping[str, Any], lang: str) -> str:
         )
         if rm.get("hazard_ratio"):
             out.append(f.words(
-                f"Med {f.count(det['n_per_arm'])} pr. arm ({how}) kan forsøget påvise {f.number(rm['days_saved'])} "
-                f"sparede dage (hazard ratio {f.number(rm['hazard_ratio'], 2)}); log-rank-testen en hazard ratio på "
+                f"Med {f.count(det['n_per_arm'])} pr. arm ({how}) kan forsøget påvise {f.number(rm[key])} {many_da} "
+                f"(hazard ratio {f.number(rm['hazard_ratio'], 2)}); log-rank-testen en hazard ratio på "
                 f"{f.number(lr['hazard_ratio'], 2)}; mindre effekter kan det ikke påvise sikkert.",
-                f"With {f.count(det['n_per_arm'])} per arm ({how}) the trial can detect {f.number(rm['days_saved'])} "
-                f"days saved (hazard ratio {f.number(rm['hazard_ratio'], 2)}); the log-rank test a hazard ratio of "
+                f"With {f.count(det['n_per_arm'])} per arm ({how}) the trial can detect {f.number(rm[key])} "
+                f"{many_en} (hazard ratio {f.number(rm['hazard_ratio'], 2)}); the log-rank test a hazard ratio of "
                 f"{f.number(lr['hazard_ratio'], 2)}; smaller effects it cannot detect reliably.",
             ))
     req = r.get("required")
     if req and inflow and req is not r["one_day"] and req != r["one_day"]:
-        rq = next(t for t in req["tests"] if t["test"] == "rmst")
-        days = f.short(req["days_saved"], 2)
+        rq = next(t for t in req["tests"] if t["test"] == test)
+        days = f.short(req[key], 2)
         follow = f.number(r["follow_up_months"], 0)
         out.append(f.words(
-            f"{days} sparede dage kræver {f.count(rq['n_per_arm'])} pr. arm: {f.number(rq['enrolment_months'])} "
-            f"måneders optag plus {follow} måneders opfølgning.",
-            f"{days} days saved needs {f.count(rq['n_per_arm'])} per arm: {f.number(rq['enrolment_months'])} "
-            f"months of enrolment plus {follow} months follow-up.",
+            f"{days} {many_da} kræver "
+            f"{f.count(rq['n_per_arm'])} pr. arm: {f.number(rq['enrolment_months'])} måneders optag plus {follow} "
+            "måneders opfølgning.",
+            f"{days} {many_en} needs {f.count(rq['n_per_arm'])} per arm: {f.number(rq['enrolment_months'])} months of "
+            f"enrolment plus {follow} months follow-up.",
         ))
     b = r.get("binary")
     if b:

@@ -96,12 +96,51 @@ def test_every_problem_is_counted(table) -> None:
         "overlapping_spells": 1,
         "randomised_after_data_cut": 1,
         "no_index_spell": 3,
+        "no_index_spell_counted_as_zero_benefit_days": 3,
+        "index_spell_ended_without_known_exit": 2,  # no_exit and unknown_exit
     }
     # Everyone allocated is either analysed or listed without an outcome, with the reason.
     assert len(table.frame) + len(table.without_outcome) == len(PEOPLE)
     assert set(table.without_outcome["person_id"]) == {"too_late", "past_spell_only", "starts_after_cut",
                                                        "late_randomised"}  # fmt: skip
     assert table.examples["unknown_exit"] == [9]
+
+
+def benefit_row(table, person: str) -> tuple[float, int]:
+    r = table.benefit.set_index("person_id").loc[person]
+    return float(r["benefit_time"]), int(r["benefit_ended"])
+
+
+def test_days_on_benefit_count_everyone_randomised(table) -> None:
+    """Intention to treat, complete: no index spell is 0 days; an ended spell ended benefit whatever its exit."""
+    assert len(table.benefit) == len(PEOPLE) - 1  # all but the one randomised after the data cut
+    assert benefit_row(table, "event") == (30.0, 1)
+    assert benefit_row(table, "competing_late_start") == (50.0, 1)  # education ends benefit too
+    assert benefit_row(table, "unknown_exit") == (80.0, 1)  # censored for employment, ended for benefit
+    assert benefit_row(table, "no_exit") == (25.0, 1)
+    assert benefit_row(table, "open") == (182.0, 0)
+    assert benefit_row(table, "long") == (182.0, 0)  # ends at day 250, after the horizon
+    for person in ("too_late", "past_spell_only", "starts_after_cut"):
+        assert benefit_row(table, person) == (0.0, 1)
+    assert set(table.benefit["person_id"]) - set(table.frame["person_id"]) == {
+        "too_late", "past_spell_only", "starts_after_cut"
+    }
+
+
+def test_days_on_any_spell_are_merged_and_cut_at_the_data_cut(table) -> None:
+    """Every spell as days from randomisation: overlaps merged, open spells to the cut day, later spells counted."""
+    people = table.benefit["person_id"].to_numpy()
+    spans = {}
+    for who, start, end in zip(people[table.spans.person], table.spans.start, table.spans.end, strict=True):
+        spans.setdefault(str(who), []).append((int(start), int(end)))
+    observed = 301  # days 0..300: randomised on day 0, data cut on day 300
+    assert set(table.benefit["observed_days"]) == {observed}
+    assert spans["too_late"] == [(20, 60)]  # no index spell, yet 40 days on benefit
+    assert spans["overlap"] == [(0, 90)]  # (-30, 90) and (-3, 40) merged
+    assert spans["backwards"] == [(0, 70)]  # the row ending before it starts is dropped
+    assert spans["open"] == [(0, observed)]
+    assert spans["ends_after_cut"] == [(0, observed)]
+    assert "past_spell_only" not in spans and "starts_after_cut" not in spans
 
 
 def test_event_override_moves_an_exit() -> None:

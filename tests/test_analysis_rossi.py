@@ -62,7 +62,7 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
     )  # fmt: skip
     assert run.exit_code == 0, run.output
     # One language per output: the protocol's (Danish), never a "Dage sparet / days saved" mix.
-    assert "Dage sparet:" in run.output and "days saved" not in run.output
+    assert "Dage sparet (tid til job" in run.output and "days saved" not in run.output.lower()
     return json.loads(out.read_text(encoding="utf-8"))
 
 

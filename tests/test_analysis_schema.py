@@ -49,6 +49,8 @@ def trial_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ledger.withdraw(treated[0], "ønsker ikke at deltage", date(2020, 2, 1))
     days = np.ceil(rng.exponential([80 if arm.get(p) == "treatment" else 100 for p in ids])).astype(int)
     end = pd.Timestamp(ENROLLED_ON) + pd.to_timedelta(days, unit="D")
+    # Shown on 20 January, 5 days after randomisation: received only by those whose spell lasted beyond day 5.
+    on_benefit = {p for p, d in zip(ids, days, strict=True) if d > 5}
     as_of = pd.Timestamp("2020-09-30")
     spells = pd.DataFrame(
         {
@@ -64,6 +66,7 @@ def trial_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                               "--as-of", "2020-09-30", "--bootstrap", "200", "--json", str(out)], env=env)  # fmt: skip
     assert run.exit_code == 0, run.output
     return {"result": json.loads(out.read_text(encoding="utf-8")), "allocations": allocations, "shown": len(shown),
+            "shown_on_benefit": len(on_benefit.intersection(shown)),
             "rows": len(rows), "output": run.output, "path": out}  # fmt: skip
 
 
@@ -136,17 +139,25 @@ def test_everyone_is_accounted_for(trial_run: dict[str, Any]) -> None:
 
 
 def test_receipt_and_complier_effect(trial_run: dict[str, Any]) -> None:
+    """Receipt counts recommendations shown while the person was still in the index spell; the rest are counted."""
     result = trial_run["result"]
     receipt = result["receipt"]
-    assert receipt["treatment"]["received"] == trial_run["shown"]
+    assert trial_run["shown_on_benefit"] < trial_run["shown"]  # some had left benefit by the day of showing
+    assert receipt["treatment"]["received"] == trial_run["shown_on_benefit"]
+    assert result["data_quality"]["recommendations_outside_index_spell"] == trial_run["shown"] - receipt["treatment"][
+        "received"
+    ]
     assert receipt["control"]["received"] == 0  # the ledger refuses to log recommendations for the control arm
     gap = receipt["treatment"]["share"] - receipt["control"]["share"]
-    cace = result["effects"]["cace_days_saved"]
-    assert cace["receipt_difference"] == pytest.approx(gap)
-    assert cace["estimate"] == pytest.approx(result["effects"]["days_saved"]["estimate"] / gap)
-    assert abs(cace["se"]) >= abs(result["effects"]["days_saved"]["se"] / gap)
+    for name, itt in (("cace_days_saved", "days_saved"), ("cace_benefit_days_saved", "benefit_days_saved")):
+        cace = result["effects"][name]
+        assert cace["receipt_difference"] == pytest.approx(gap) and cace["outcome"] == itt
+        assert cace["estimate"] == pytest.approx(result["effects"][itt]["estimate"] / gap)
+        assert cace["ci"][0] < cace["estimate"] < cace["ci"][1] and "same resampled people" in cace["method"]
+        assert any("exclusion restriction" in a for a in cace["assumptions"])
 
 
 def test_summary_is_printed_without_json(trial_run: dict[str, Any]) -> None:
-    assert "Dage sparet:" in trial_run["output"]
+    assert "Primært effektmål [benefit_days_saved_adjusted]" in trial_run["output"]
+    assert "Dage sparet (tid til job, andre afgange censureret):" in trial_run["output"]
     assert "Hazard ratio" in trial_run["output"]

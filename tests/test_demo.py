@@ -54,9 +54,31 @@ def test_demo_estimates_days_saved_at_the_six_month_cut(demo: tuple[Path, str]) 
     assert abs(days["estimate"] - truth["six_month"]["itt_days_saved"]) < 5 * days["se"]
 
 
+def test_demo_prints_each_estimand_beside_its_truth(demo: tuple[Path, str]) -> None:
+    out, output = demo
+    result = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    six = json.loads((out / "data" / "truth.json").read_text(encoding="utf-8"))["six_month"]
+    effects = result["effects"]
+    assert result["primary"]["name"] == "benefit_days_saved_adjusted"
+    for name, truth in (
+        ("benefit_days_saved_adjusted", six["itt_benefit_days_saved"]),
+        ("benefit_days_saved", six["itt_benefit_days_saved"]),
+        ("days_saved", six["itt_days_saved"]),
+    ):
+        assert abs(effects[name]["estimate"] - truth) < 5 * effects[name]["se"], name
+    flat = " ".join(output.split())
+    assert "days on benefit saved, adjusted for the strata [primary]:" in flat
+    assert f"truth {six['itt_benefit_days_saved']:.1f}" in flat and f"truth {six['itt_days_saved']:.1f}" in flat
+    savings = json.loads((out / "savings.json").read_text(encoding="utf-8"))
+    assert savings["effect"]["name"] == "benefit_days_saved_adjusted"
+    assert savings["effect"]["estimate"] == effects["benefit_days_saved_adjusted"]["estimate"]
+    assert savings["trial_population"]["persons_source"] == "ledger"
+
+
 def test_no_cpr_number_leaves_the_data_folder(demo: tuple[Path, str]) -> None:
     out, output = demo
-    cpr = re.compile(r"\b\d{6}-?\d{4}\b")
+    # Ten digits, not the decimals of a figure (2947752.4276170703 is a present value, not a CPR number).
+    cpr = re.compile(r"(?<![.\w])\d{6}-?\d{4}(?!\w)")
     assert not cpr.search(output)
     # Everything outside the simulated registry folder: outputs, the ledger's bytes, the model.
     checked = 0

@@ -109,8 +109,8 @@ def test_init_refuses_to_overwrite(ledger: Path) -> None:
 
 
 def test_changed_protocol_is_refused_until_amended(ledger: Path, tmp_path: Path) -> None:
-    changed = tmp_path / "bc16-v1.1.toml"
-    changed.write_text(PROTOCOL.read_text().replace('version = "1.0"', 'version = "1.1"'), encoding="utf-8")
+    changed = tmp_path / "bc16-v1.2.toml"
+    changed.write_text(PROTOCOL.read_text().replace('version = "1.1"', 'version = "1.2"'), encoding="utf-8")
     file = write_claimants(tmp_path / "c.csv", claimant_rows(20, seed=8, as_of=AS_OF))
     refused = enrol(ledger, file, "--protocol", changed)
     assert refused.exit_code == 2 and "differs from the one frozen" in refused.output
@@ -120,7 +120,7 @@ def test_changed_protocol_is_refused_until_amended(ledger: Path, tmp_path: Path)
     accepted = enrol(ledger, file, "--protocol", changed)
     assert accepted.exit_code == 0, accepted.output
     with Ledger.open(ledger) as led:
-        assert led.protocol().version == "1.1"
+        assert led.protocol().version == "1.2"
         assert [h["kind"] for h in led.protocol_history()] == ["protocol", "amendment"]
     # The randomisation cannot be amended once the trial runs.
     blocks = tmp_path / "blocks.toml"

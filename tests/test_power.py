@@ -28,6 +28,9 @@ from trial.power import (
     rmst_variance,
     schoenfeld_events,
 )
+from trial.power import (
+    days_saved as days_saved_of,
+)
 from trial.protocol import load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,6 +139,67 @@ def test_analytic_power_matches_2000_simulated_trials() -> None:
         assert abs(empirical[test] - value) < 0.02, (test, empirical[test], value)
 
 
+def _km_rmst_by_trial(
+    time: np.ndarray, event: np.ndarray, horizon: float, width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier RMST and its survRM2 variance per row (trial), times rounded up to a grid of `width` days."""
+    trials, n = time.shape
+    bins = round(horizon / width)
+    cell = np.arange(trials)[:, None] * (bins + 1) + np.minimum(np.ceil(time / width).astype(int), bins)
+    d = np.bincount(cell[event], minlength=trials * (bins + 1)).reshape(trials, -1).astype(float)
+    removed = np.bincount(cell.ravel(), minlength=trials * (bins + 1)).reshape(trials, -1).astype(float)
+    at_risk = n - np.cumsum(removed, axis=1) + removed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(np.where(at_risk > 0, 1 - d / at_risk, 1.0), axis=1)
+        term = np.where(at_risk - d > 0, d / (at_risk * (at_risk - d)), 0.0)
+    heights = surv[:, :bins]  # the curve on [t_k, t_k+1) after the exits at t_k
+    after = np.concatenate([width * np.cumsum(heights[:, ::-1], axis=1)[:, ::-1], np.zeros((trials, 1))], axis=1)
+    return width * heights.sum(axis=1), np.sum(after**2 * term, axis=1)
+
+
+def test_days_on_benefit_power_with_other_exits_and_the_data_cut_matches_2000_simulated_trials() -> None:
+    """Exponential job and other exits (a quarter of exits within the horizon), enrolment over 12 months and the data
+    cut at 12 months (half followed to the horizon): the analytic SE, mean and power of the days-on-benefit test
+    against 2,000 simulated Kaplan-Meier analyses."""
+    from trial.power import DAYS_PER_MONTH, days_saved
+
+    year = 12 * DAYS_PER_MONTH
+    curve = parametric_control(60.0, HORIZON, 1.0, 0.25).with_follow_up(year, year)
+    design = Design(alpha=0.05, sided=2, power=0.8)
+    hr = hazard_ratio_for_days(curve, 8.0, "benefit_days")
+    per_arm = 700
+    to_job = -math.log(curve.survival[-1]) / HORIZON
+    other = -math.log(curve.competing[-1]) / HORIZON
+    rng = np.random.default_rng(20190601)
+    arms = []
+    for rate in (to_job, to_job * hr):
+        shape = (TRIALS, per_arm)
+        on_benefit = np.minimum(rng.exponential(1 / rate, shape), rng.exponential(1 / other, shape))
+        followed = year * rng.random((TRIALS, per_arm))
+        seen = np.minimum(on_benefit, np.minimum(followed, HORIZON))
+        arms.append(_km_rmst_by_trial(seen, on_benefit <= np.minimum(followed, HORIZON), HORIZON, 0.25))
+    (control, var_c), (treated, var_t) = arms
+    spread = rmst_variance(curve, 1.0, "benefit_days") + rmst_variance(curve, hr, "benefit_days")
+    assert np.std(control - treated) == pytest.approx(math.sqrt(spread / per_arm), rel=0.04)
+    assert np.mean(control - treated) == pytest.approx(days_saved(curve, hr, "benefit_days"), abs=0.25)
+    analytic = rmst_power(curve, design, hr, 2 * per_arm, "benefit_days")
+    assert 0.6 < analytic < 0.9
+    empirical = float(np.mean(np.abs((control - treated) / np.sqrt(var_c + var_t)) > 1.959964))
+    assert abs(empirical - analytic) < 0.025
+
+
+def test_other_exits_make_days_on_benefit_saved_smaller_than_days_saved() -> None:
+    """Faster jobs pre-empt exits to education: fewer days on benefit are saved than days to a job."""
+    curve = parametric_control(49.0, HORIZON, 1.0, 0.2)
+    assert days_saved_of(curve, 1.2, "benefit_days") < days_saved_of(curve, 1.2, "days_saved")
+    # The median of time to any exit is the one asked for, and a fifth of exits within the horizon are other exits.
+    benefit = curve.benefit
+    assert np.interp(0.5, benefit[::-1], curve.grid[::-1]) == pytest.approx(49.0, abs=0.01)
+    from trial.power import other_exit_frequency
+
+    assert other_exit_frequency(curve) / (1 - benefit[-1]) == pytest.approx(0.2, abs=1e-3)
+
+
 def test_sizes_and_detectable_effects_are_inverse() -> None:
     curve = parametric_control(70.0, HORIZON)
     design = Design(alpha=0.05, sided=2, power=0.9)
@@ -188,19 +252,30 @@ def test_cli_power_bc16_writes_json_and_says_what_the_inflow_detects(tmp_path: P
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     one = {t["test"]: t for t in data["one_day"]["tests"]}
-    curve = parametric_control(49, HORIZON)
+    # BC16's primary: days on benefit; median 49 days to any exit, a fifth other exits (the default), enrolment over
+    # 12 months and the data cut at the last planned look (12 months): half are followed to the horizon.
+    from trial.power import DAYS_PER_MONTH
+
+    year = 12 * DAYS_PER_MONTH
+    curve = parametric_control(49, HORIZON, 1.0, 0.2).with_follow_up(year, year)
+    assert data["primary_test"] == "benefit_days"
+    assert data["follow_up"]["followed_to_horizon"] == pytest.approx(1 - HORIZON / year)
     design = Design(alpha=0.05, sided=2, power=0.8)
-    expected = rmst_total_n(curve, design, hazard_ratio_for_days(curve, 1.0))
-    assert one["rmst"]["n_total"] == math.ceil(expected)
-    assert one["rmst"]["enrolment_months"] == pytest.approx(expected / 150)
+    hr = hazard_ratio_for_days(curve, 1.0, "benefit_days")
+    expected = rmst_total_n(curve, design, hr, "benefit_days")
+    assert one["benefit_days"]["n_total"] == math.ceil(expected)
+    assert one["benefit_days"]["enrolment_months"] == pytest.approx(expected / 150)
+    assert one["rmst"]["n_total"] == math.ceil(rmst_total_n(curve, design, hr))
     assert data["detectable"]["n_per_arm"] == 900  # 150 a month for 12 months, 1:1
     assert data["interim"]["z_boundaries"] == pytest.approx([2.963, 1.969], abs=1e-3)
     # The terminal text (Danish by the protocol) states the one-day requirement with Danish thousands separators.
-    assert f"{one['rmst']['n_per_arm']:,}".replace(",", ".") + " deltagere pr. arm" in " ".join(result.output.split())
+    flat = " ".join(result.output.split())
+    assert "At påvise én sparet dag på ydelse" in flat
+    assert f"{one['benefit_days']['n_per_arm']:,}".replace(",", ".") + " deltagere pr. arm" in flat
     english = runner.invoke(app, ["power", "--protocol", str(BC16), "--inflow-per-month", "150", "--lang", "en"])
     assert english.exit_code == 0, english.output
     flat = " ".join(english.output.split())
-    assert f"needs {one['rmst']['n_per_arm']:,} participants per arm" in flat
+    assert f"needs {one['benefit_days']['n_per_arm']:,} participants per arm" in flat
     assert "With 900 per arm (12 months of enrolment at 150 a month) the trial can detect" in flat
 
 

@@ -61,7 +61,7 @@ def test_fingerprint_ignores_layout_but_not_content(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda t: t.replace('version = "1.0"', 'version = "1.0"\ncolour = "blue"'), "unknown key 'colour'"),
+        (lambda t: t.replace('version = "1.1"', 'version = "1.1"\ncolour = "blue"'), "unknown key 'colour'"),
         (lambda t: t.replace("horizon_days = 182", "horizon_dayz = 182"), "unknown key 'outcomes.horizon_dayz'"),
         (lambda t: t.replace("horizon_days = 182", 'horizon_days = "182"'), "key 'outcomes.horizon_days'"),
         (lambda t: t.replace("alpha = 0.05", "alpha = 5"), "key 'analysis.alpha'"),

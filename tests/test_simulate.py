@@ -163,6 +163,35 @@ def test_truth_states_the_intention_to_treat_effect(sim: tuple[Path, dict], extr
     assert not any(cpr in text or cpr.replace("-", "") in text for cpr in extracts["cpr"])
 
 
+def test_truth_gives_every_estimand_of_the_analysis(sim: tuple[Path, dict]) -> None:
+    """Faster jobs pre-empt other exits, so fewer days on benefit are saved than days to a job; each window too."""
+    _, truth = sim
+    for block in (truth, truth["six_month"]):
+        assert 0 < block["itt_benefit_days_saved"] < block["itt_days_saved"]
+        assert set(block["itt_benefit_days_all_spells_saved"]) == {"182", "364"}
+        assert all(v > 0 for v in block["itt_benefit_days_all_spells_saved"].values())
+
+
+def test_window_truth_equals_a_monte_carlo_of_the_simulated_process() -> None:
+    """Days on any benefit in [0, W): the index spell (Weibull job, exponential other exits, whole days) plus a
+    return after a job, drawn as `simulate_spells` draws them; the exact sums agree within Monte Carlo error."""
+    from trial.simulate import spells as sp
+
+    model, rng, n = sp.SpellModel(), np.random.default_rng(11), 400_000
+    for scale, window in ((60.0, 182), (150.0, 364)):
+        job = scale * (-np.log(rng.random(n))) ** (1 / model.shape)
+        other = rng.exponential(1 / model.competing_rate, n)
+        days = np.maximum(1, np.ceil(np.minimum(job, other))).astype(int)
+        back = (rng.random(n) < model.return_share) & (job < other)
+        start = days + sp.RETURN_GAP_DAYS + rng.geometric(sp.RETURN_GAP_P, n)
+        length = sp.RETURN_LENGTH_DAYS + np.round(rng.gamma(sp.RETURN_LENGTH_SHAPE, sp.RETURN_LENGTH_SCALE, n))
+        covered = np.minimum(days, window) + back * np.clip(np.minimum(start + length, window) - start, 0, None)
+        exact = sp.window_mean_days(np.array([scale]), model, window)[0]
+        assert exact == pytest.approx(covered.mean(), abs=4 * covered.std() / np.sqrt(n))
+        index = sp.restricted_mean_days(np.array([scale]), model.shape, window, model.competing_rate)[0]
+        assert index == pytest.approx(np.minimum(days, window).mean(), abs=4 * days.std() / np.sqrt(n))
+
+
 def test_secret_is_private_and_keys_the_pseudonyms(sim: tuple[Path, dict]) -> None:
     out, _ = sim
     mode = stat.S_IMODE((out / "secret.key").stat().st_mode)

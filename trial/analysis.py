@@ -22,8 +22,11 @@ from trial.cox import cox_fit, design_matrix, level_hazard_ratios, ph_test
 from trial.errors import InputError, ParameterError
 from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes
 from trial.results import (
+    CACE_ASSUMPTIONS,
     NO_INTERVAL,
+    AdjustedDaysSaved,
     AnalysisResult,
+    ArmDays,
     ArmRoles,
     ArmSummary,
     AtRisk,
@@ -43,19 +46,41 @@ from trial.results import (
     Interim,
     Meta,
     PHTest,
+    PrimaryEffect,
     ProtocolRef,
     ReceiptArm,
     Subgroup,
     Test,
+    WindowArmDays,
+    WindowEffect,
 )
-from trial.rmst import LifeTable, aalen_johansen, bootstrap_rmst, rmst, value_at
+from trial.rmst import (
+    Cells,
+    LifeTable,
+    aalen_johansen,
+    bootstrap_rmst,
+    resample_counts,
+    rmst,
+    rmst_from_counts,
+    value_at,
+)
 
 DEFAULT_SEED = 20190601
 AT_RISK_STEP_DAYS = 28
 MAX_SUBGROUP_LEVELS = 12
 _PACKAGES = ("jobmatch-trial", "numpy", "pandas", "scipy", "statsmodels", "lifelines")
 Progress = Callable[[str, int, int], None]
-STEPS = ("outcomes", "per-arm estimates", "bootstrap", "hazard ratios", "log-rank", "subgroups", "receipt")
+STEPS = (
+    "outcomes",
+    "per-arm estimates",
+    "bootstrap",
+    "days on benefit",
+    "strata adjustment",
+    "hazard ratios",
+    "log-rank",
+    "subgroups",
+    "receipt",
+)
 
 
 def _p_normal(z: float) -> float | None:
@@ -247,6 +272,188 @@ def days_saved_between(control: pd.DataFrame, treated: pd.DataFrame, horizon: in
     return _wald(a.estimate - b.estimate, math.hypot(a.se, b.se), z)
 
 
+# --- days on benefit (issue 13) -----------------------------------------------------------------------------------
+
+
+def _percentile(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    return tuple(np.quantile(values, [alpha / 2, 1 - alpha / 2]))  # type: ignore[return-value]
+
+
+def _arm_days(estimate: float | None, se: float | None, n: int, z: float, **more: Any) -> Any:
+    """One arm's mean days with its normal interval (a WindowArmDays when `more` carries window fields)."""
+    ci = NO_INTERVAL if estimate is None or se is None else (estimate - z * se, estimate + z * se)
+    return (WindowArmDays if more else ArmDays)(estimate=estimate, se=se, ci=ci, n=n, **more)
+
+
+def benefit_days(
+    benefit: pd.DataFrame, setting: Setting, replicates: int, seed: int
+) -> tuple[dict[str, ArmDays], DaysSaved]:
+    """Step: restricted mean days in the index spell (time to any exit) per arm and control − treatment.
+
+    Everyone randomised by the data cut counts (no index spell: 0 days); survRM2 interval and a bootstrap within arms.
+    """
+    rng = np.random.default_rng([seed, 13, 1])
+    per_arm: dict[str, ArmDays] = {}
+    estimates, draws = [], []
+    for arm in (setting.control, setting.treatment):
+        group = benefit[benefit["arm"] == arm]
+        time, ended = group["benefit_time"].to_numpy(float), group["benefit_ended"].to_numpy()
+        fit = rmst(LifeTable.from_data(time, ended), setting.horizon)
+        per_arm[arm] = _arm_days(fit.estimate, fit.se, len(group), setting.z)
+        estimates.append(fit)
+        draws.append(bootstrap_rmst(time, ended, setting.horizon, replicates, rng))
+    control, treated = estimates
+    analytic = _wald(control.estimate - treated.estimate, math.hypot(control.se, treated.se), setting.z)
+    if replicates < 2:
+        return per_arm, DaysSaved(**analytic.model_dump())
+    differences = draws[0] - draws[1]
+    return per_arm, DaysSaved(
+        **analytic.model_dump(),
+        ci_bootstrap=_percentile(differences, setting.alpha),
+        se_bootstrap=differences.std(ddof=1),
+    )
+
+
+def window_effects(
+    table: OutcomeTable, setting: Setting, windows: list[int]
+) -> tuple[dict[str, dict[str, WindowArmDays]], dict[str, WindowEffect], list[str]]:
+    """Step: mean days on any benefit spell in [0, W) per arm and window, control − treatment (returns counted).
+
+    Day t of a window is estimated among the people observed on it (randomised at least t days before the cut).
+    """
+    from trial.windows import window_days
+
+    arm_of = table.benefit["arm"].to_numpy()
+    observed = table.benefit["observed_days"].to_numpy()
+    per_arm: dict[str, dict[str, WindowArmDays]] = {setting.control: {}, setting.treatment: {}}
+    effects: dict[str, WindowEffect] = {}
+    notes: list[str] = []
+    for window in windows:
+        fits = {arm: window_days(table.spans, observed, np.flatnonzero(arm_of == arm), window) for arm in per_arm}
+        for arm, fit in fits.items():
+            per_arm[arm][str(window)] = _arm_days(fit.estimate, fit.se, fit.n, setting.z, n_complete=fit.n_complete)
+        control, treated = fits[setting.control], fits[setting.treatment]
+        complete = control.n_complete + treated.n_complete
+        if control.estimate is None or treated.estimate is None:
+            last = int(observed.max()) - 1 if len(observed) else 0
+            notes.append(
+                f"days on any benefit in the first {window} days: not yet estimable; nobody is followed to day "
+                f"{window - 1} (the longest follow-up ends at day {last})"
+            )
+            effects[str(window)] = WindowEffect(estimate=None, window_days=window, n_complete=complete)
+            continue
+        difference = _wald(control.estimate - treated.estimate, math.hypot(control.se, treated.se), setting.z)
+        effects[str(window)] = WindowEffect(**difference.model_dump(), window_days=window, n_complete=complete)
+        if complete < control.n + treated.n:
+            notes.append(
+                f"days on any benefit in the first {window} days: {complete} of {control.n + treated.n} people are "
+                f"observed for the whole window; day t is estimated among those randomised at least t days before "
+                "the data cut"
+            )
+    return per_arm, effects, notes
+
+
+def with_benefit_days(
+    arms: dict[str, ArmSummary],
+    on_benefit: dict[str, ArmDays],
+    windows: dict[str, dict[str, WindowArmDays]],
+    setting: Setting,
+) -> dict[str, ArmSummary]:
+    """Each arm's summary with its days on benefit; the share of the horizon in the index spell follows from them."""
+    out = {}
+    for arm, summary in arms.items():
+        days = on_benefit[arm]
+        out[arm] = summary.model_copy(
+            update={
+                "benefit_days": days,
+                "benefit_days_all_spells": windows.get(arm) or None,
+                "unemployed_share": days.estimate / setting.horizon,
+                "unemployed_share_se": days.se / setting.horizon,
+            }
+        )
+    return out
+
+
+def strata_columns(frame: pd.DataFrame, protocol: Any) -> list[str]:
+    """The randomisation strata as columns of the allocations; the combined 'stratum' column when they are absent."""
+    named = [c for c in protocol.randomisation.strata if c in frame.columns]
+    if named:
+        return named
+    return ["stratum"] if "stratum" in frame.columns else []
+
+
+def adjusted_effects(
+    frame: pd.DataFrame, benefit: pd.DataFrame, protocol: Any, setting: Setting, replicates: int, seed: int
+) -> tuple[AdjustedDaysSaved | None, AdjustedDaysSaved | None, list[str]]:
+    """Step: days on benefit saved and days saved adjusted for the randomisation strata (pseudo-observations).
+
+    Both get the robust interval; the bootstrap within strata, which draws every stratum × arm apart, runs for the
+    primary family only (days saved when the primary outcome is time to the event, else days on benefit saved).
+    """
+    from trial.adjusted import adjusted_rmst_difference
+
+    columns = strata_columns(benefit, protocol)
+    if not columns:
+        return None, None, ["allocations carry no strata; the strata-adjusted estimates are left out"]
+    primary_family = "days_saved" if protocol.outcomes.primary == "time_to_event" else "benefit_days_saved"
+    out = []
+    for stream, (name, data, time, event) in enumerate(
+        (("benefit_days_saved", benefit, "benefit_time", "benefit_ended"), ("days_saved", frame, "time", "event")),
+        start=2,
+    ):
+        draws = replicates if name == primary_family else 0
+        fit = adjusted_rmst_difference(
+            data[time].to_numpy(float), data[event].to_numpy(), data["treated"].to_numpy(), data[columns],
+            setting.horizon, draws, np.random.default_rng([seed, 13, stream]),
+        )  # fmt: skip
+        # The regression estimates treatment − control; days saved are control − treatment.
+        effect = _wald(-fit.estimate, fit.se, setting.z)
+        boot = -fit.replicates
+        method = "pseudo-observations of the pooled Kaplan-Meier RMST, OLS on arm × centred strata, HC0 SE"
+        out.append(
+            AdjustedDaysSaved(
+                **effect.model_dump(),
+                ci_bootstrap=_percentile(boot, setting.alpha) if len(boot) >= 2 else NO_INTERVAL,
+                se_bootstrap=boot.std(ddof=1) if len(boot) >= 2 else None,
+                covariates=fit.covariates,
+                method=method + ("; bootstrap within strata and arms" if len(boot) >= 2 else ""),
+            )
+        )
+    return out[0], out[1], []
+
+
+def primary_effect_name(protocol: Any) -> str:
+    """The key under `effects` of the protocol's primary effect ('binary.difference' for a binary primary outcome)."""
+    if protocol.outcomes.primary == "binary":
+        return "binary.difference"
+    return days_effect_name(protocol)
+
+
+def days_effect_name(protocol: Any) -> str:
+    """The days estimand finance multiplies: the primary one, or days on benefit saved for a binary primary outcome."""
+    base = "days_saved" if protocol.outcomes.primary == "time_to_event" else "benefit_days_saved"
+    return base + ("_adjusted" if protocol.analysis.adjust_for_strata else "")
+
+
+def primary(effects: Effects, protocol: Any) -> tuple[PrimaryEffect | None, list[str]]:
+    """Step: the primary effect named by the protocol; the unadjusted one when the adjusted cannot be estimated."""
+    name = primary_effect_name(protocol)
+    if name == "binary.difference":
+        found = effects.binary.difference if effects.binary is not None else None
+    else:
+        found = getattr(effects, name)
+    notes = []
+    if found is None and name.endswith("_adjusted"):
+        notes.append(f"the primary effect {name} could not be estimated; the unadjusted one is reported instead")
+        name = name.removesuffix("_adjusted")
+        found = getattr(effects, name)
+    if found is None:
+        return None, notes
+    return PrimaryEffect(
+        name=name, adjusted=name.endswith("_adjusted"), estimate=found.estimate, se=found.se, ci=found.ci, p=found.p
+    ), notes
+
+
 def hazard_ratios(
     frame: pd.DataFrame, covariates: list[str], setting: Setting
 ) -> tuple[HazardRatio, HazardRatio, PHTest, list[str]]:
@@ -383,29 +590,94 @@ def binary_outcome(
     return BinaryOutcome(name=spec.name, column=column, arms=per_arm, missing=missing, difference=difference)
 
 
-def receipt(
-    frame: pd.DataFrame, recommendations: pd.DataFrame, setting: Setting, days: DaysSaved
-) -> tuple[dict[str, ReceiptArm], Cace]:
-    """Step: share of each arm with at least one logged recommendation, and the complier effect (ITT / receipt gap).
+def shown_in_spell(
+    benefit: pd.DataFrame, recommendations: pd.DataFrame, as_of: pd.Timestamp
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Who received the intervention: a recommendation shown by the data cut while they were in the index spell.
 
-    The CACE interval is the delta method for a ratio of independent estimates (Wald IV estimator).
+    A recommendation logged after the person left benefit (or before randomisation, or after the cut) cannot have
+    shortened their spell; such log rows are counted, not used.
     """
-    received_ids = set(recommendations["person_id"].astype(str))
+    shown = pd.to_datetime(recommendations["shown_at"].astype(str), format="ISO8601")
+    if shown.dt.tz is not None:
+        shown = shown.dt.tz_localize(None)
+    day = shown.dt.normalize().to_numpy()
+    after_cut = day > as_of.to_datetime64()
+    position = pd.Index(benefit["person_id"].astype(str)).get_indexer(recommendations["person_id"].astype(str))
+    known = position >= 0
+    origin = pd.to_datetime(benefit["randomised_on"]).dt.normalize().to_numpy()
+    since = np.full(len(day), -1.0)
+    since[known] = (day[known] - origin[position[known]]) / np.timedelta64(1, "D")
+    until = np.where(known, benefit["index_end_days"].to_numpy(float)[np.maximum(position, 0)], 0.0)
+    counted = known & ~after_cut & (since >= 0) & (since < until)
+    received = np.zeros(len(benefit), dtype=bool)
+    received[position[counted]] = True
+    quality = {
+        "recommendations_after_data_cut": int(after_cut.sum()),
+        "recommendations_outside_index_spell": int((~after_cut & ~counted).sum()),
+    }
+    return received, quality
+
+
+def complier_effect(
+    data: pd.DataFrame, time: str, event: str, received: np.ndarray, itt: Effect, setting: Setting,
+    replicates: int, rng: np.random.Generator, outcome: str,
+) -> Cace:  # fmt: skip
+    """The complier effect ITT / receipt gap, with a percentile bootstrap drawing effect and receipt from the same
+    resampled people (multinomial over time × event × received cells within each arm)."""
+    treated = data["arm"].to_numpy() == setting.treatment
+    shares, rmsts = [], []
+    for mask in (~treated, treated):
+        cells = Cells.of(data[time].to_numpy(float)[mask], data[event].to_numpy()[mask], setting.horizon)
+        counts = np.zeros((2, len(cells.time), 2), dtype=np.int64)
+        np.add.at(counts, (received[mask].astype(int), cells.cell // 2, cells.cell % 2), 1)
+        draws = resample_counts(counts, replicates, rng) if replicates >= 2 else counts[None]
+        shares.append(draws[:, 1].sum(axis=(1, 2)) / max(int(mask.sum()), 1))
+        rmsts.append(rmst_from_counts(draws.sum(axis=1), cells.gaps))
+    n = {False: int((~treated).sum()), True: int(treated.sum())}
+    gap = float(received[treated].sum() / max(n[True], 1) - received[~treated].sum() / max(n[False], 1))
+    common = {"receipt_difference": gap, "outcome": outcome, "assumptions": list(CACE_ASSUMPTIONS)}
+    if gap <= 0 or itt.estimate is None:
+        return Cace(estimate=None, **common)
+    estimate = itt.estimate / gap
+    if replicates < 2:
+        return Cace(estimate=estimate, p=itt.p, method="no bootstrap replicates: no interval", **common)
+    ratio = (rmsts[0] - rmsts[1]) / (shares[1] - shares[0])
+    return Cace(
+        estimate=estimate,
+        se=float(np.std(ratio, ddof=1)),
+        ci=_percentile(ratio, setting.alpha),
+        p=itt.p,
+        method="percentile bootstrap of ITT / receipt gap, both from the same resampled people",
+        **common,
+    )
+
+
+def receipt(
+    frame: pd.DataFrame,
+    benefit: pd.DataFrame,
+    recommendations: pd.DataFrame,
+    setting: Setting,
+    itt: tuple[DaysSaved, DaysSaved],
+    replicates: int,
+    seed: int,
+) -> tuple[dict[str, ReceiptArm], Cace, Cace, dict[str, int]]:
+    """Step: share of each arm who received recommendations, and the complier effects for days saved and days on
+    benefit saved (Wald instrumental variable: ITT / receipt gap; assumptions in `Cace.assumptions`)."""
+    received, quality = shown_in_spell(benefit, recommendations, setting.rules.as_of)
     out: dict[str, ReceiptArm] = {}
     for arm in (setting.control, setting.treatment):
-        ids = frame.loc[frame["arm"] == arm, "person_id"].astype(str)
-        k, n = int(ids.isin(received_ids).sum()), len(ids)
+        mine = benefit["arm"].to_numpy() == arm
+        k, n = int(received[mine].sum()), int(mine.sum())
         out[arm] = ReceiptArm(n=n, received=k, share=k / n if n else None)
-    treated, control = out[setting.treatment], out[setting.control]
-    p1, n1 = treated.share or 0.0, treated.n
-    p0, n0 = control.share or 0.0, control.n
-    gap = p1 - p0
-    if gap <= 0 or days.estimate is None or days.se is None:
-        return out, Cace(estimate=None, receipt_difference=gap)
-    var_gap = p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0
-    cace = days.estimate / gap
-    se = math.sqrt(days.se**2 / gap**2 + cace**2 * var_gap / gap**2)
-    return out, Cace(**_wald(cace, se, setting.z).model_dump(), receipt_difference=gap)
+    rng = np.random.default_rng([seed, 13, 4])
+    got = set(benefit.loc[received, "person_id"])
+    in_frame = frame["person_id"].isin(got).to_numpy()
+    days = complier_effect(frame, "time", "event", in_frame, itt[0], setting, replicates, rng, "days_saved")
+    on_benefit = complier_effect(
+        benefit, "benefit_time", "benefit_ended", received, itt[1], setting, replicates, rng, "benefit_days_saved"
+    )
+    return out, days, on_benefit, quality
 
 
 # --- accounting and provenance ------------------------------------------------------------------------------------
@@ -425,9 +697,11 @@ def counts(
         known = withdrawals.loc[withdrawals["person_id"].isin(allocations["person_id"]), "person_id"]
         by_arm = known.map(arm_of).value_counts()
         withdrawn = {arm: int(by_arm.get(arm, 0)) for arm in arms}
+    on_benefit = table.benefit["arm"].value_counts() if len(table.benefit) else pd.Series(dtype=int)
     return Counts(
         allocated={arm: int(allocated.get(arm, 0)) for arm in arms} | {"total": len(allocations)},
         analysed={arm: int(analysed.get(arm, 0)) for arm in arms} | {"total": len(table.frame)},
+        analysed_benefit={arm: int(on_benefit.get(arm, 0)) for arm in arms} | {"total": len(table.benefit)},
         without_outcome={
             arm: {
                 reason: int(((without["arm"] == arm) & (without["reason"] == reason)).sum())
@@ -476,6 +750,7 @@ def meta(protocol: Any, setting: Setting, inputs: dict[str, Any], replicates: in
         alpha=setting.alpha,
         confidence_level=1 - setting.alpha,
         km_interval="log(-log) (Greenwood), as lifelines",
+        benefit_windows_days=list(protocol.outcomes.benefit_windows_days),
     )
 
 
@@ -552,6 +827,15 @@ def analyse(
     arms, curves, notes = arm_estimates(frame, setting, list(protocol.outcomes.landmarks_days))
     step("bootstrap")
     saved = days_saved(frame, arms, setting, replicates, seed)
+    step("days on benefit")
+    benefit = table.benefit.assign(treated=(table.benefit["arm"] == setting.treatment).astype(int))
+    on_benefit, benefit_saved = benefit_days(benefit, setting, replicates, seed)
+    windows, window_saved, window_notes = window_effects(table, setting, list(protocol.outcomes.benefit_windows_days))
+    arms = with_benefit_days(arms, on_benefit, windows, setting)
+    step("strata adjustment")
+    benefit_adjusted, saved_adjusted, adjust_notes = adjusted_effects(
+        frame, benefit, protocol, setting, replicates, seed
+    )
     step("hazard ratios")
     hazard, adjusted, check, cox_notes = hazard_ratios(frame, list(protocol.analysis.covariates), setting)
     step("log-rank")
@@ -561,28 +845,40 @@ def analyse(
     step("subgroups")
     levels, interactions, subgroup_notes = subgroups(frame, list(protocol.analysis.subgroups), setting)
     step("receipt")
-    received, cace = (None, None) if recommendations is None else receipt(frame, recommendations, setting, saved)
-
+    received = cace = cace_benefit = None
     quality = dict(table.data_quality)
+    if recommendations is not None:
+        received, cace, cace_benefit, receipt_quality = receipt(
+            frame, benefit, recommendations, setting, (saved, benefit_saved), replicates, seed
+        )
+        quality |= receipt_quality
+
     if binary is not None:
         quality["binary_outcome_missing"] = binary.missing
+    effects = Effects(
+        days_saved=saved,
+        hazard_ratio=hazard,
+        hazard_ratio_adjusted=adjusted,
+        logrank=logrank,
+        logrank_stratified=logrank_stratified,
+        employment_rate_difference=employment_difference,
+        employment_rate_ratio=employment_ratio,
+        unemployed_share_difference=unemployed_difference,
+        ph_test=check,
+        binary=binary,
+        cace_days_saved=cace,
+        benefit_days_saved=benefit_saved,
+        benefit_days_saved_adjusted=benefit_adjusted,
+        days_saved_adjusted=saved_adjusted,
+        benefit_days_all_spells_saved=window_saved or None,
+        cace_benefit_days_saved=cace_benefit,
+    )
+    headline, primary_notes = primary(effects, protocol)
     return AnalysisResult(
         arms=arms,
         curves=curves,
         at_risk=at_risk(frame, setting),
-        effects=Effects(
-            days_saved=saved,
-            hazard_ratio=hazard,
-            hazard_ratio_adjusted=adjusted,
-            logrank=logrank,
-            logrank_stratified=logrank_stratified,
-            employment_rate_difference=employment_difference,
-            employment_rate_ratio=employment_ratio,
-            unemployed_share_difference=unemployed_difference,
-            ph_test=check,
-            binary=binary,
-            cace_days_saved=cace,
-        ),
+        effects=effects,
         subgroups=levels,
         subgroup_interactions=interactions,
         receipt=received,
@@ -590,6 +886,7 @@ def analyse(
         data_quality_rows=table.examples,
         counts=counts(allocations, table, withdrawals, setting),
         interim=interim_look(protocol, allocations, rules.as_of),
-        notes=[*notes, *cox_notes, *logrank_notes, *subgroup_notes],
+        notes=[*notes, *window_notes, *adjust_notes, *cox_notes, *logrank_notes, *subgroup_notes, *primary_notes],
+        primary=headline,
         meta=meta(protocol, setting, inputs or {}, replicates, seed),
     )

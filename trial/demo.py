@@ -163,10 +163,64 @@ def _report_step(
     return path
 
 
-def _days_saved(result: AnalysisResult) -> tuple[float | None, tuple[float, float] | None]:
-    effect = result.effects.days_saved
+def _interval(effect: Any) -> str:
     low, high = effect.ci
-    return effect.estimate, None if low is None or high is None else (low, high)
+    return "" if low is None or high is None else f" (95% CI {low:.1f} to {high:.1f})"
+
+
+def estimates_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> list[str]:
+    """One line per estimand of the analysis with the simulator's true value on the same scale."""
+    effects = result.effects
+    on_benefit = truth.get("itt_benefit_days_saved")
+    rows: list[tuple[str, Any, float | None]] = [
+        ("days on benefit saved, adjusted for the strata", effects.benefit_days_saved_adjusted, on_benefit),
+        ("days on benefit saved (index spell, any exit)", effects.benefit_days_saved, on_benefit),
+    ]
+    windows = truth.get("itt_benefit_days_all_spells_saved", {})
+    for window, effect in (effects.benefit_days_all_spells_saved or {}).items():
+        rows.append((f"days on any benefit in the first {window} days saved", effect, windows.get(window)))
+    rows.append(("days saved (time to a job, other exits censored)", effects.days_saved, truth.get("itt_days_saved")))
+    lines = []
+    primary = result.primary.name if result.primary is not None else None
+    for label, effect, true in rows:
+        if effect is None:
+            continue
+        mark = " [primary]" if effect is getattr(effects, primary or "", None) else ""
+        shown = "not yet estimable" if effect.estimate is None else f"{effect.estimate:.1f}{_interval(effect)}"
+        lines.append(f"  {label}{mark}: {shown}; truth {'–' if true is None else f'{true:.1f}'}")
+    return lines
+
+
+def _savings_step(out: Path, evaluation: Evaluation, result: AnalysisResult, say: Say) -> SavingsResult:
+    """`trial savings --analysis --db`: the protocol's days estimand × eligible persons a year from the ledger."""
+    from trial.analysis import days_effect_name
+    from trial.savings import eligible_from_ledger
+    from trial.savings import savings as savings_of
+
+    name = days_effect_name(evaluation.protocol)
+    effect = getattr(result.effects, name)
+    low, high = effect.ci
+    eligible = eligible_from_ledger(evaluation.screening) if evaluation.screening is not None else None
+    savings = savings_of(
+        evaluation.protocol, effect.estimate, None if low is None or high is None else (low, high),
+        effect_name=name, eligible=eligible,
+    )  # fmt: skip
+    (out / "savings.json").write_text(savings.to_json() + "\n", encoding="utf-8")
+    pop, currency = savings.trial_population, savings.currency
+    if pop is not None:
+        span = "" if pop.per_year.ci is None else f" (95% CI {pop.per_year.ci[0]:,.0f} to {pop.per_year.ci[1]:,.0f})"
+        say(f"  the trial's population: {pop.persons_per_year:,.0f} eligible a year ({pop.persons_source}) × "
+            f"{effect.estimate:.1f} days on benefit × {pop.cost_per_calendar_day:,.0f} {currency} a calendar day = "
+            f"{pop.per_year.estimate:,.0f} {currency} a year{span}")
+        years = savings.appraisal.years if savings.appraisal is not None else 1
+        npv_span = "" if pop.npv.ci is None else f" (95% CI {pop.npv.ci[0]:,.0f} to {pop.npv.ci[1]:,.0f})"
+        say(f"  net present value over {years} years: {pop.npv.estimate:,.0f} {currency}{npv_span}; break-even "
+            f"{pop.break_even_days:.2f} days on benefit per person")
+    for group in savings.target_groups:
+        say(f"  scenario, assuming the effect holds for {group.label_en}: {group.per_year.estimate:,.0f} "
+            f"{currency} a year")
+    say(f"  written: {out / 'savings.json'}")
+    return savings
 
 
 def run_demo(
@@ -202,8 +256,9 @@ def run_demo(
         progress=progress,
     )
     six = truth["six_month"]
-    say(f"  true effect at the six-month cut: {six['itt_days_saved']:.1f} days saved "
-        f"({DEMO_EFFECT_DAYS:g} days for the {DEMO_UPTAKE:.0%} who meet a consultant)")
+    say(f"  true effect at the six-month cut: {six['itt_benefit_days_saved']:.1f} days on benefit saved, "
+        f"{six['itt_days_saved']:.1f} days to a job saved ({DEMO_EFFECT_DAYS:g} days to a job for the "
+        f"{DEMO_UPTAKE:.0%} who meet a consultant; faster jobs pre-empt other exits)")
     for note in truth["notes"]:
         say(f"  note: {note}")
 
@@ -228,20 +283,14 @@ def run_demo(
     from trial.results import AnalysisResult
 
     result = AnalysisResult.load(out / "analysis.json")
-    estimate, ci = _days_saved(result)
-    interval = f" (95% CI {ci[0]:.1f} to {ci[1]:.1f})" if ci else ""
-    say(f"  days saved / dage sparet: {estimate:.1f}{interval}; truth {six['itt_days_saved']:.1f}; "
-        f"written: {out / 'analysis.json'}")
-    summary["days_saved"] = {"estimate": estimate, "ci": list(ci) if ci else None}
+    for line in estimates_beside_truth(result, six):
+        say(line)
+    say(f"  written: {out / 'analysis.json'}")
+    summary["primary"] = result.primary.model_dump(mode="json") if result.primary is not None else None
+    summary["days_saved"] = {"estimate": result.effects.days_saved.estimate, "ci": list(result.effects.days_saved.ci)}
 
     say("6/7 trial savings")
-    from trial.savings import savings as savings_of
-
-    savings = savings_of(evaluation.protocol, estimate, ci)
-    (out / "savings.json").write_text(savings.to_json() + "\n", encoding="utf-8")
-    for group in savings.target_groups:
-        say(f"  {group.label_en}: {group.per_year.estimate:,.0f} {savings.currency} per year")
-    say(f"  written: {out / 'savings.json'}")
+    savings = _savings_step(out, evaluation, result, say)
 
     say("7/7 trial report")
     progress("report")

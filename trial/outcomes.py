@@ -2,6 +2,9 @@
 
 Time origin is the randomisation date; the index spell is the spell containing it or starting within the protocol's
 index window after it; follow-up ends at the spell's end, the data cut or the horizon, whichever comes first.
+Beside the rows for time to employment (people with an index spell), the days-on-benefit analyses get everyone
+randomised by the data cut (`OutcomeTable.benefit`) and the days each of them spent on any benefit spell
+(`OutcomeTable.spans`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ REASONS = (
     "overlapping_spells",
     "randomised_after_data_cut",
     "no_index_spell",
+    "no_index_spell_counted_as_zero_benefit_days",
+    "index_spell_ended_without_known_exit",
 )
 
 
@@ -65,15 +70,34 @@ class OutcomeRules:
         )
 
 
+@dataclass(frozen=True)
+class BenefitSpans:
+    """Days on any benefit spell, relative to each person's randomisation: disjoint [start, end) day intervals.
+
+    `person` indexes the rows of `OutcomeTable.benefit`; overlapping spells are merged (a day counts once), and every
+    interval is cut to the days observed by the data cut (day 0 to the cut, inclusive).
+    """
+
+    person: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
 @dataclass
 class OutcomeTable:
-    """One row per analysed participant plus the accounting of everyone and every spell row."""
+    """One row per analysed participant plus the accounting of everyone and every spell row.
+
+    `frame` holds the people with an index spell (time to employment); `benefit` everyone randomised by the data cut
+    (days on benefit: no index spell counts as 0 days, an index spell that ended for any reason ended benefit).
+    """
 
     frame: pd.DataFrame
     data_quality: dict[str, int]
     without_outcome: pd.DataFrame
     rules: OutcomeRules
     examples: dict[str, list[int]] = field(default_factory=dict)
+    benefit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    spans: BenefitSpans = field(default_factory=lambda: BenefitSpans(*(np.zeros(0, np.int64),) * 3))
 
 
 def read_spells(path: str | Path, *, secret: bytes | None = None, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -231,4 +255,66 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     for column in spells.columns:
         if column not in {"person_id", "start", "end", "exit", "_row", "_code"} and column not in analysed.columns:
             analysed[column] = spells[column].to_numpy()[chosen]
-    return OutcomeTable(analysed, quality, without.reset_index(drop=True), rules, examples)
+
+    randomised = ~after_cut
+    benefit, spans = _benefit_outcomes(
+        people, randomised, index_of, origin_all, cut, rules.horizon_days, (person, start, end, is_open)
+    )
+    quality["no_index_spell_counted_as_zero_benefit_days"] = int((~benefit["has_index_spell"]).sum())
+    ended_index = index_of[randomised][benefit["has_index_spell"].to_numpy()]
+    unknown = ~is_open[ended_index] & ~np.isin(spells["exit"].to_numpy()[ended_index], list(known_exits))
+    quality["index_spell_ended_without_known_exit"] = int(unknown.sum())
+    return OutcomeTable(analysed, quality, without.reset_index(drop=True), rules, examples, benefit, spans)
+
+
+def _benefit_outcomes(
+    people: pd.DataFrame,
+    randomised: np.ndarray,
+    index_of: np.ndarray,
+    origin: np.ndarray,
+    cut: int,
+    horizon: int,
+    spells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[pd.DataFrame, BenefitSpans]:
+    """Everyone randomised by the cut with their time to any end of the index spell, and their days on any spell.
+
+    Intention to treat, complete: without an index spell a person spent 0 days in it (benefit_time 0, ended), and an
+    index spell that ended, whatever its exit (also a missing or unknown one), ended benefit.
+    """
+    person, start, end, is_open = spells
+    keep = np.flatnonzero(randomised)
+    chosen = index_of[keep]
+    has_index = chosen >= 0
+    pick = np.where(has_index, chosen, 0)
+    observed = cut - origin[keep]  # the last observed day, counted from randomisation (the cut day is known)
+    # Without any usable spell nobody has an index spell; a dummy row keeps the lookups below defined.
+    spell_open, spell_end = (is_open, end) if len(end) else (np.zeros(1, dtype=bool), np.zeros(1, dtype=np.int64))
+    index_open = has_index & spell_open[pick]
+    to_end = np.where(index_open, observed, spell_end[pick] - origin[keep]).astype(float)
+    ended = ~index_open & (to_end <= horizon)
+    benefit = people.iloc[keep].reset_index(drop=True)
+    benefit["benefit_time"] = np.where(has_index, np.minimum(to_end, horizon), 0.0)
+    benefit["benefit_ended"] = np.where(has_index, ended, True).astype(int)
+    benefit["has_index_spell"] = has_index
+    # Days from randomisation to the end of the index spell: inf while open, 0 without one (for receipt).
+    benefit["index_end_days"] = np.where(has_index, np.where(index_open, np.inf, to_end), 0.0)
+    benefit["observed_days"] = observed + 1
+
+    # Every spell of these people as days from their randomisation, cut to the observed days, merged where overlapping.
+    row_of = np.full(len(people), -1)
+    row_of[keep] = np.arange(len(keep))
+    mine = row_of[person] >= 0
+    who = row_of[person[mine]]
+    offset = origin[keep][who]
+    limit = observed[who] + 1
+    a = np.clip(start[mine] - offset, 0, limit)
+    b = np.where(is_open[mine], limit, np.clip(end[mine] - offset, 0, limit))
+    # Spells come sorted by person and start; a running maximum of ends within a person merges overlaps.
+    shift = who.astype(np.int64) * (1 << 33)
+    reach = np.maximum.accumulate(b.astype(np.int64) + shift) - shift
+    same = np.r_[False, who[1:] == who[:-1]]
+    before = np.where(same, np.r_[0, reach[:-1]], 0)
+    a = np.maximum(a, before)
+    b = np.maximum(b, a)
+    used = b > a
+    return benefit, BenefitSpans(who[used], a[used].astype(np.int64), b[used].astype(np.int64))

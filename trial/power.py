@@ -1,8 +1,12 @@
-"""Sample size, detectable effect and months of enrolment for days saved, the log-rank test and employment frequency.
+"""Sample size, detectable effect and months of enrolment for days on benefit saved, days saved, the log-rank test
+and employment frequency.
 
-One effect model links the three tests: proportional hazards of employment, S_treatment(t) = S_control(t) ** HR,
-with HR > 1 meaning faster employment. Days saved is the RMST difference to the horizon; its variance is the
-asymptotic variance of the Kaplan-Meier RMST (the survRM2 formula) evaluated on a fine grid of the control curve.
+One effect model links the tests: proportional hazards of employment, S_treatment(t) = S_control(t) ** HR, with
+HR > 1 meaning faster employment, and other exits (education, other) unchanged, as in the simulator. Days on benefit
+saved is the RMST difference of time to any exit; days saved that of time to employment with other exits censored.
+Their variances are the asymptotic variance of the Kaplan-Meier RMST (the survRM2 formula) on a fine grid of the
+control curve, with the censoring each analysis meets: the data cut (staggered enrolment) for days on benefit, the
+data cut and the other exits for days saved.
 """
 
 from __future__ import annotations
@@ -30,41 +34,102 @@ _HR_MAX = 50.0
 
 @dataclass(frozen=True)
 class ControlCurve:
-    """The control arm's survival of time to employment S(t) on a grid 0..horizon, and the censoring survival G(t).
+    """The control arm on a grid 0..horizon: time to employment S(t), the other exits, days on benefit, follow-up.
 
-    G(t) is the chance of not yet having left for a competing reason (education, other) or being censored; 1 when
-    the assumed distribution has no competing exits.
+    `competing` is the survival of the other exits (education, other; 1 when there are none); `any_exit` the
+    survival of time to any exit (days on benefit; S × competing when not given); `admin` the chance of still being
+    followed at t under the data cut (1 with complete follow-up).
     """
 
     grid: np.ndarray
     survival: np.ndarray
-    censoring: np.ndarray
+    competing: np.ndarray
     source: str
     median_days: float | None = None
+    any_exit: np.ndarray | None = None
+    admin: np.ndarray | None = None
 
     @property
     def horizon(self) -> float:
         return float(self.grid[-1])
 
+    @property
+    def followed(self) -> np.ndarray:
+        """Chance of still being followed at t under the data cut."""
+        return np.ones_like(self.grid) if self.admin is None else self.admin
 
-def parametric_control(median_days: float, horizon_days: int, shape: float = 1.0) -> ControlCurve:
-    """Weibull survival (shape 1 = exponential) with the given median time to employment, no competing exits."""
+    @property
+    def censoring(self) -> np.ndarray:
+        """What censors time to employment: the other exits and the data cut."""
+        return self.competing * self.followed
+
+    @property
+    def benefit(self) -> np.ndarray:
+        """Survival of time to any exit: still on benefit at t."""
+        return self.survival * self.competing if self.any_exit is None else self.any_exit
+
+    def with_follow_up(self, enrolment_days: float, cut_days: float) -> ControlCurve:
+        """The curve under uniform enrolment over `enrolment_days` and a data cut `cut_days` after the first one.
+
+        Follow-up is uniform between cut − enrolment and cut (everyone enrolled before the cut is analysed).
+        """
+        if not cut_days > self.horizon:
+            raise ParameterError(
+                "analysis_month",
+                f"the data cut ({cut_days / DAYS_PER_MONTH:.1f} months after the first enrolment) must lie beyond the "
+                f"horizon ({self.horizon:g} days), or nobody is followed to it",
+            )
+        span = min(enrolment_days, cut_days)
+        admin = np.clip((cut_days - self.grid) / span, 0.0, 1.0)
+        return ControlCurve(self.grid, self.survival, self.competing, self.source, self.median_days, self.any_exit,
+                            admin)  # fmt: skip
+
+
+def _weibull_with_exits(median_days: float, shape: float, share: float, grid: np.ndarray) -> tuple[float, float]:
+    """Weibull scale of time to employment and the daily rate of other exits giving this median time to any exit
+    and this share of other exits among the exits within the grid."""
+
+    def scale_for(rate: float) -> float:
+        # S_any(m) = exp(−(m/σ)^k − rate·m) = 1/2.
+        return median_days / (math.log(2.0) - rate * median_days) ** (1.0 / shape)
+
+    def other_share(rate: float) -> float:
+        s_any = np.exp(-((grid / scale_for(rate)) ** shape) - rate * grid)
+        return float(np.trapezoid(rate * s_any, grid) / (1.0 - s_any[-1]))
+
+    if share == 0:
+        return scale_for(0.0), 0.0
+    top = math.log(2.0) / median_days * (1 - 1e-9)
+    rate = float(brentq(lambda r: other_share(r) - share, 1e-12, top, xtol=1e-14))
+    return scale_for(rate), rate
+
+
+def parametric_control(median_days: float, horizon_days: int, shape: float = 1.0, competing_share: float = 0.0
+                       ) -> ControlCurve:  # fmt: skip
+    """Weibull time to employment (shape 1 = exponential) and exponential other exits, from the median time on
+    benefit (time to any exit) and the share of exits within the horizon that are not to employment."""
     if not median_days > 0:
         raise ParameterError("control_median", f"must be a positive number of days; got {median_days:g}")
     if not shape > 0:
         raise ParameterError("weibull_shape", f"must be positive; got {shape:g}")
+    if not 0 <= competing_share < 1:
+        raise ParameterError("competing_share", f"must lie in [0, 1); got {competing_share:g}")
     grid = np.linspace(0.0, horizon_days, round(horizon_days / _STEP) + 1)
-    scale = median_days / math.log(2.0) ** (1.0 / shape)
+    scale, rate = _weibull_with_exits(median_days, shape, competing_share, grid)
     survival = np.exp(-((grid / scale) ** shape))
     name = "exponential" if shape == 1 else f"Weibull (shape {shape:g})"
-    return ControlCurve(grid, survival, np.ones_like(grid), f"{name}, median {median_days:g} days", median_days)
+    if competing_share:
+        name += f" to a job, {competing_share:.0%} of exits to education or other"
+    return ControlCurve(grid, survival, np.exp(-rate * grid), f"{name}, median {median_days:g} days on benefit",
+                        median_days)  # fmt: skip
 
 
 def history_control(path: str | Path, protocol: Protocol) -> ControlCurve:
-    """Kaplan-Meier of time to employment from a historical spells file (start, end, exit), competing exits censored.
+    """Kaplan-Meier curves from a historical spells file (start, end, exit): time to employment (other exits and
+    open spells censored), time to any exit (days on benefit) and the other exits (employment censored).
 
-    Open spells (empty end) are censored at the latest date in the file; the competing exits and open spells also
-    give the censoring curve G(t), so the variance reflects the information the real analysis will have.
+    Open spells (empty end) are censored at the latest date in the file; the data cut of the planned analysis is
+    applied separately (`ControlCurve.with_follow_up`).
     """
     from lifelines import KaplanMeierFitter
 
@@ -94,65 +159,86 @@ def history_control(path: str | Path, protocol: Protocol) -> ControlCurve:
         raise InputError(f"only {int(event.sum())} exits to employment: too few to estimate a control curve", file=path)
     horizon = protocol.outcomes.horizon_days
     grid = np.linspace(0.0, horizon, round(horizon / _STEP) + 1)
-    km = KaplanMeierFitter().fit(duration, event)
-    survival = km.survival_function_at_times(grid).to_numpy()
-    # The censoring curve is the Kaplan-Meier of the non-events; the analysis sees the same mechanism.
-    gm = KaplanMeierFitter().fit(duration, ~event)
-    censoring = gm.survival_function_at_times(grid).to_numpy()
-    median = float(km.median_survival_time_)
+
+    def km(flag: np.ndarray) -> Any:
+        return KaplanMeierFitter().fit(duration, flag)
+
+    employment = km(event)
+    median = float(employment.median_survival_time_)
     return ControlCurve(
         grid,
-        survival,
-        censoring,
+        employment.survival_function_at_times(grid).to_numpy(),
+        km(closed & ~event).survival_function_at_times(grid).to_numpy(),
         f"Kaplan-Meier of {len(duration):,} historical spells ({int(event.sum()):,} to employment)",
         median if math.isfinite(median) else None,
+        any_exit=km(closed).survival_function_at_times(grid).to_numpy(),
     )
 
 
-def rmst(curve: ControlCurve, hazard_ratio: float = 1.0) -> float:
-    """Restricted mean time unemployed to the horizon for the arm with this hazard ratio of employment."""
-    s = curve.survival**hazard_ratio
+def _arm(curve: ControlCurve, hazard_ratio: float, estimand: str) -> tuple[np.ndarray, np.ndarray]:
+    """The arm's survival for the estimand and the censoring its analysis meets."""
+    if estimand == "benefit_days":
+        # Faster jobs, other exits unchanged: S_any · S_job^(HR − 1).
+        return curve.benefit * curve.survival ** (hazard_ratio - 1.0), curve.followed
+    return curve.survival**hazard_ratio, curve.censoring
+
+
+def rmst(curve: ControlCurve, hazard_ratio: float = 1.0, estimand: str = "days_saved") -> float:
+    """Restricted mean to the horizon of time to employment ("days_saved") or to any exit ("benefit_days")."""
+    s, _ = _arm(curve, hazard_ratio, estimand)
     return float(np.trapezoid(s, curve.grid))
 
 
-def rmst_variance(curve: ControlCurve, hazard_ratio: float = 1.0) -> float:
+def rmst_variance(curve: ControlCurve, hazard_ratio: float = 1.0, estimand: str = "days_saved") -> float:
     """Per-person asymptotic variance of the Kaplan-Meier RMST: n·Var ≈ ∫ A(t)² dF(t) / (S(t-) S(t) G(t-)).
 
-    A(t) is the area under S from t to the horizon. Without censoring this equals Var(min(T, horizon)).
+    A(t) is the area under S from t to the horizon, G the censoring survival. Without censoring this equals
+    Var(min(T, horizon)).
     """
-    s = curve.survival**hazard_ratio
+    s, g = _arm(curve, hazard_ratio, estimand)
     widths = np.diff(curve.grid)
     areas = widths * (s[:-1] + s[1:]) / 2.0
     after = areas[::-1].cumsum()[::-1]  # area from grid[i] to the horizon
     drop = s[:-1] - s[1:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(s[1:] > 0, drop / (s[:-1] * s[1:] * curve.censoring[:-1]), 0.0)
+        term = np.where(s[1:] > 0, drop / (s[:-1] * s[1:] * g[:-1]), 0.0)
     # The area after a drop at (grid[i], grid[i+1]] is measured from the drop's midpoint.
     a_mid = after - areas / 2.0
     return float(np.sum(a_mid**2 * term))
 
 
 def employment_frequency(curve: ControlCurve, hazard_ratio: float = 1.0) -> float:
-    """Share employed by the horizon: the cumulative incidence of employment, ∫ G(t-) dF(t)."""
+    """Share employed by the horizon: the cumulative incidence of employment, ∫ S_other(t-) dF(t)."""
+    s = curve.survival**hazard_ratio
+    return float(np.sum(curve.competing[:-1] * (s[:-1] - s[1:])))
+
+
+def other_exit_frequency(curve: ControlCurve) -> float:
+    """Share who leave benefit for another reason (education, other) by the horizon, ∫ S(t-) dF_other(t)."""
+    return float(np.sum(curve.survival[:-1] * (curve.competing[:-1] - curve.competing[1:])))
+
+
+def observed_employment(curve: ControlCurve, hazard_ratio: float = 1.0) -> float:
+    """Share whose exit to employment is seen within the horizon and the data cut: ∫ G(t-) dF(t)."""
     s = curve.survival**hazard_ratio
     return float(np.sum(curve.censoring[:-1] * (s[:-1] - s[1:])))
 
 
-def days_saved(curve: ControlCurve, hazard_ratio: float) -> float:
+def days_saved(curve: ControlCurve, hazard_ratio: float, estimand: str = "days_saved") -> float:
     """RMST(control) − RMST(treatment) for a hazard ratio of employment."""
-    return rmst(curve) - rmst(curve, hazard_ratio)
+    return rmst(curve, 1.0, estimand) - rmst(curve, hazard_ratio, estimand)
 
 
-def hazard_ratio_for_days(curve: ControlCurve, days: float) -> float:
-    """The hazard ratio of employment that saves this many days on average within the horizon."""
-    most = days_saved(curve, _HR_MAX)
+def hazard_ratio_for_days(curve: ControlCurve, days: float, estimand: str = "days_saved") -> float:
+    """The hazard ratio of employment that saves this many days (of the estimand) on average within the horizon."""
+    most = days_saved(curve, _HR_MAX, estimand)
     if not 0 < days < most:
         raise ParameterError(
             "days_saved",
-            f"must lie between 0 and {most:.1f} (the control arm's {rmst(curve):.1f} days of restricted mean time "
-            f"unemployed cannot shrink further); got {days:g}",
+            f"must lie between 0 and {most:.1f} (the control arm's {rmst(curve, 1.0, estimand):.1f} days of restricted "
+            f"mean time cannot shrink further by faster jobs); got {days:g}",
         )
-    return float(brentq(lambda hr: days_saved(curve, hr) - days, 1.0, _HR_MAX, xtol=1e-10))
+    return float(brentq(lambda hr: days_saved(curve, hr, estimand) - days, 1.0, _HR_MAX, xtol=1e-10))
 
 
 @dataclass(frozen=True)
@@ -188,19 +274,21 @@ class Design:
 # --- days saved (RMST) --------------------------------------------------------------------------------------------
 
 
-def rmst_total_n(curve: ControlCurve, design: Design, hazard_ratio: float) -> float:
+def rmst_total_n(curve: ControlCurve, design: Design, hazard_ratio: float, estimand: str = "days_saved") -> float:
     """Participants in all (fractional) for the RMST difference test to reach the design's power."""
     w_t, w_c = design.weights
-    delta = days_saved(curve, hazard_ratio)
-    spread = rmst_variance(curve) / w_c + rmst_variance(curve, hazard_ratio) / w_t
+    delta = days_saved(curve, hazard_ratio, estimand)
+    spread = rmst_variance(curve, 1.0, estimand) / w_c + rmst_variance(curve, hazard_ratio, estimand) / w_t
     return design.z_sum**2 * spread / delta**2
 
 
-def rmst_power(curve: ControlCurve, design: Design, hazard_ratio: float, n_total: float) -> float:
-    """Analytic power of the z-test of days saved with n_total participants."""
+def rmst_power(
+    curve: ControlCurve, design: Design, hazard_ratio: float, n_total: float, estimand: str = "days_saved"
+) -> float:
+    """Analytic power of the z-test of the RMST difference with n_total participants."""
     w_t, w_c = design.weights
-    se = math.sqrt(rmst_variance(curve) / (w_c * n_total) + rmst_variance(curve, hazard_ratio) / (w_t * n_total))
-    return _normal_power(days_saved(curve, hazard_ratio) / se, design)
+    spread = rmst_variance(curve, 1.0, estimand) / w_c + rmst_variance(curve, hazard_ratio, estimand) / w_t
+    return _normal_power(days_saved(curve, hazard_ratio, estimand) / math.sqrt(spread / n_total), design)
 
 
 # --- log-rank (Schoenfeld) ----------------------------------------------------------------------------------------
@@ -215,9 +303,9 @@ def schoenfeld_events(
 
 
 def event_share(curve: ControlCurve, design: Design, hazard_ratio: float) -> float:
-    """Share of all participants whose exit to employment is observed within the horizon."""
+    """Share of all participants whose exit to employment is observed within the horizon and the data cut."""
     w_t, w_c = design.weights
-    return w_c * employment_frequency(curve) + w_t * employment_frequency(curve, hazard_ratio)
+    return w_c * observed_employment(curve) + w_t * observed_employment(curve, hazard_ratio)
 
 
 def logrank_total_n(curve: ControlCurve, design: Design, hazard_ratio: float) -> tuple[float, float]:
@@ -304,10 +392,12 @@ def _normal_power(drift: float, design: Design) -> float:
 
 # --- plans --------------------------------------------------------------------------------------------------------
 
-_TESTS = ("rmst", "logrank", "employment_frequency")
+_TESTS = ("benefit_days", "rmst", "logrank", "employment_frequency")
 
 
 def _total_n(test: str, curve: ControlCurve, design: Design, hazard_ratio: float) -> float:
+    if test == "benefit_days":
+        return rmst_total_n(curve, design, hazard_ratio, "benefit_days")
     if test == "rmst":
         return rmst_total_n(curve, design, hazard_ratio)
     if test == "logrank":
@@ -329,6 +419,7 @@ def detectable_hazard_ratio(test: str, curve: ControlCurve, design: Design, n_to
 def _effect(curve: ControlCurve, hazard_ratio: float) -> dict[str, float]:
     return {
         "hazard_ratio": hazard_ratio,
+        "benefit_days_saved": days_saved(curve, hazard_ratio, "benefit_days"),
         "days_saved": days_saved(curve, hazard_ratio),
         "employment_frequency_control": employment_frequency(curve),
         "employment_frequency_treatment": employment_frequency(curve, hazard_ratio),
@@ -385,9 +476,16 @@ def plan(
     inflow_per_month: float | None = None,
     enrolment_months: float = 12.0,
     power: float = 0.8,
+    analysis_month: float | None = None,
 ) -> dict[str, Any]:
-    """Everything `trial power` reports, as plain data: required sizes for `days` saved, detectable effects for
-    `per_arm` participants (or the inflow over `enrolment_months`), a one-day benchmark and interim inflation."""
+    """Everything `trial power` reports, as plain data: required sizes for `days` saved of the primary estimand,
+    detectable effects for `per_arm` participants (or the inflow over `enrolment_months`), a one-day benchmark and
+    interim inflation.
+
+    Follow-up is cut at `analysis_month` after the first enrolment (default: the protocol's last planned look, else
+    enrolment plus the horizon), with uniform enrolment over `enrolment_months` until then: the staggered follow-up
+    censors the analysis as the real data cut does.
+    """
     design = Design.of(protocol, power)
     if per_arm is not None and per_arm < 2:
         raise ParameterError("per_arm", f"must be at least 2; got {per_arm}")
@@ -396,6 +494,11 @@ def plan(
     if not enrolment_months > 0:
         raise ParameterError("enrolment_months", f"must be positive; got {enrolment_months:g}")
     horizon_months = protocol.outcomes.horizon_days / DAYS_PER_MONTH
+    looks = protocol.analysis.looks_months
+    cut = analysis_month if analysis_month is not None else (max(looks) if looks else enrolment_months + horizon_months)
+    curve = curve.with_follow_up(enrolment_months * DAYS_PER_MONTH, cut * DAYS_PER_MONTH)
+    primary = "rmst" if protocol.outcomes.primary == "time_to_event" else "benefit_days"
+    estimand = "days_saved" if primary == "rmst" else "benefit_days"
     result: dict[str, Any] = {
         "protocol": {"id": protocol.id, "version": protocol.version, "fingerprint": protocol.fingerprint},
         "alpha": design.alpha,
@@ -404,18 +507,27 @@ def plan(
         "treatment_share": design.treatment_share,
         "horizon_days": protocol.outcomes.horizon_days,
         "inflow_per_month": inflow_per_month,
+        "primary_test": primary,
+        "follow_up": {
+            "enrolment_months": enrolment_months,
+            "analysis_month": cut,
+            "followed_to_horizon": float(curve.followed[-1]),
+        },
         "control": {
             "source": curve.source,
             "median_days": curve.median_days,
+            "benefit_days": rmst(curve, 1.0, "benefit_days"),
+            "benefit_days_sd_per_person": math.sqrt(rmst_variance(curve, 1.0, "benefit_days")),
             "rmst_days": rmst(curve),
             "rmst_sd_per_person": math.sqrt(rmst_variance(curve)),
             "employment_frequency": employment_frequency(curve),
+            "other_exits_by_horizon": other_exit_frequency(curve),
         },
         "interim": _interim(protocol, design),
     }
 
     def requirement(d: float) -> dict[str, Any]:
-        hr = hazard_ratio_for_days(curve, d)
+        hr = hazard_ratio_for_days(curve, d, estimand)
         tests = []
         for test in _TESTS:
             n_total = _total_n(test, curve, design, hr)

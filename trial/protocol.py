@@ -59,14 +59,25 @@ class BinaryOutcome(_Strict):
 
 
 class Outcomes(_Strict):
-    primary: Literal["time_to_event", "binary"] = "time_to_event"
+    """What is measured. `primary`: "benefit_days" (days on benefit in the index spell, time to any exit),
+    "time_to_event" (days to the event exits with other exits censored: `effects.days_saved`) or "binary"."""
+
+    primary: Literal["time_to_event", "binary", "benefit_days"] = "time_to_event"
     event_exits: list[str] = Field(default_factory=lambda: ["employment"], min_length=1)
     competing_exits: list[str] = Field(default_factory=lambda: ["education", "other"])
     horizon_days: int = Field(default=182, gt=0)
     index_window_days: int = Field(default=14, ge=0)
     landmarks_days: list[int] = Field(default_factory=lambda: [91, 182])
+    # Windows [0, W) after randomisation in which days on any benefit spell are counted (returns included).
+    benefit_windows_days: list[int] = Field(default_factory=list)
     secondary: list[str] = Field(default_factory=list)
     binary: BinaryOutcome | None = None
+
+    @model_validator(mode="after")
+    def _windows(self) -> Outcomes:
+        if any(w <= 0 for w in self.benefit_windows_days):
+            raise ValueError(f"outcomes.benefit_windows_days: must be positive days; got {self.benefit_windows_days}")
+        return self
 
     @property
     def known_exits(self) -> list[str]:
@@ -81,6 +92,8 @@ class Analysis(_Strict):
     bootstrap: int = Field(default=2000, ge=0)
     looks_months: list[int] = Field(default_factory=list)
     spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
+    # The primary effect is the one adjusted for the randomisation strata (pseudo-observations, robust SE).
+    adjust_for_strata: bool = False
 
 
 class Report(_Strict):
@@ -117,13 +130,50 @@ class Conversations(_Strict):
     supplier_estimate_high: float | None = None
 
 
+class TrialPopulation(_Strict):
+    """The population the trial randomised, for the savings row that needs no assumption about other groups."""
+
+    label_da: str = ""
+    label_en: str = ""
+    # Eligible persons a year; `trial savings --db` counts them in the ledger's screening instead.
+    eligible_per_year: int | None = Field(default=None, ge=0)
+    daily_cost: float = Field(ge=0)
+
+
 class Finance(_Strict):
     currency: str = "DKK"
     investment: float = Field(default=0, ge=0)
     investment_note: str = ""
     haircut: float = Field(default=1.0, gt=0, le=1)
+    # The day of `daily_cost`: a calendar day, or a paid weekday (5 of 7 days; × 5/7 gives the calendar-day cost).
+    daily_cost_unit: Literal["calendar_day", "paid_weekday"] = "calendar_day"
+    trial_population: TrialPopulation | None = None
     target_groups: list[TargetGroup] = Field(default_factory=list)
     conversations: Conversations | None = None
+    # The multi-year view: year 0 is the first year of investment.
+    investment_by_year: list[float] = Field(default_factory=list)
+    running_cost_per_year: float = Field(default=0, ge=0)
+    discount_rate: float = Field(default=0, ge=0, lt=1)
+    appraisal_years: int = Field(default=1, ge=1)
+    savings_from_year: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _years(self) -> Finance:
+        if self.investment_by_year and abs(sum(self.investment_by_year) - self.investment) > 0.5:
+            raise ValueError(
+                f"finance.investment_by_year: adds up to {sum(self.investment_by_year):,.0f}, "
+                f"not the investment {self.investment:,.0f}"
+            )
+        if len(self.investment_by_year) > self.appraisal_years:
+            raise ValueError("finance.investment_by_year: more years than finance.appraisal_years")
+        if self.savings_from_year >= self.appraisal_years:
+            raise ValueError("finance.savings_from_year: must lie within the appraisal years")
+        return self
+
+    @property
+    def calendar_day_factor(self) -> float:
+        """What one calendar day costs per unit of `daily_cost`: 1, or 5/7 for a cost per paid weekday."""
+        return 1.0 if self.daily_cost_unit == "calendar_day" else 5 / 7
 
 
 IDENTIFYING_COLUMNS = frozenset({"cpr", "person_id", "birth_date", "_row"})

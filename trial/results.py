@@ -121,9 +121,15 @@ class PHTest(Result):
 
 
 class Cace(Effect):
-    """Days saved among compliers = ITT / (receipt share treatment − control), delta-method interval."""
+    """Days saved among compliers = ITT / (receipt share treatment − control) (Wald / instrumental variable).
+
+    From release 0.2 the interval is a percentile bootstrap drawing the effect and receipt jointly (same people).
+    """
 
     receipt_difference: Number
+    outcome: str | None = Field(default=None, description="The intention-to-treat effect divided (a key of effects).")
+    method: str | None = None
+    assumptions: list[str] = Field(default_factory=list)
 
 
 class BinaryArm(Result):
@@ -145,6 +151,62 @@ class BinaryOutcome(Result):
     difference: Effect | None = None
 
 
+# === days on benefit (issue 13: the estimand finance multiplies) ====================================================
+# Kept in one section; the fields they add to ArmSummary, Effects, Counts and AnalysisResult are marked "issue 13".
+
+
+class ArmDays(Result):
+    """Mean days on benefit in one arm, its standard error and interval; n is everyone in that analysis."""
+
+    estimate: Number
+    se: Number = None
+    ci: Interval = NO_INTERVAL
+    n: int = 0
+
+
+class WindowArmDays(ArmDays):
+    """Mean days covered by any benefit spell in [0, W) after randomisation in one arm, returns to benefit counted."""
+
+    n_complete: int = Field(default=0, description="People observed for the whole window by the data cut.")
+
+
+class WindowEffect(Effect):
+    """Days on any benefit saved in [0, W) after randomisation: control minus treatment (the DREAM-style measure)."""
+
+    window_days: int
+    n_complete: int = Field(default=0, description="People observed for the whole window, both arms.")
+
+
+class AdjustedDaysSaved(DaysSaved):
+    """A strata-adjusted RMST difference (control − treatment) averaged over the trial population.
+
+    Pseudo-observations (Andersen, Hansen & Klein 2004) regressed by OLS on the arm, the centred stratum indicators
+    and their interactions with the arm; robust (HC0) SE; bootstrap within strata and arms.
+    """
+
+    covariates: list[str] = Field(default_factory=list, description="Design columns besides the arm.")
+    method: str = ""
+
+
+class PrimaryEffect(Result):
+    """The protocol's primary effect (the report's headline, the figure finance multiplies) and where it lives."""
+
+    name: str = Field(description="Its key under `effects`, e.g. 'benefit_days_saved_adjusted'.")
+    adjusted: bool
+    estimate: Number
+    se: Number = None
+    ci: Interval = NO_INTERVAL
+    p: Number = None
+
+
+CACE_ASSUMPTIONS = (
+    "randomisation: the arm is independent of potential outcomes (by design)",
+    "exclusion restriction: being assigned to treatment changes days on benefit only through recommendations shown",
+    "no receipt in the control arm (one-sided non-compliance; the matcher's guard refuses the control arm)",
+    "receipt counts recommendations shown before the data cut while the person was in the index spell",
+)
+
+
 class Effects(Result):
     """Every contrast of the analysis plan."""
 
@@ -155,10 +217,22 @@ class Effects(Result):
     logrank_stratified: Test | None = Field(description="None when the allocations carry no stratum.")
     employment_rate_difference: Effect
     employment_rate_ratio: Effect
-    unemployed_share_difference: Effect
+    unemployed_share_difference: Effect = Field(
+        description="Treatment − control of the share of the horizon spent in the index spell."
+    )
     ph_test: PHTest
     binary: BinaryOutcome | None = None
     cace_days_saved: Cace | None = Field(default=None, description="Only with a recommendation log.")
+    # issue 13: days on benefit, complete intention to treat, strata adjustment
+    benefit_days_saved: DaysSaved | None = Field(
+        default=None, description="RMST of time to any end of the index spell, control − treatment; all randomised."
+    )
+    benefit_days_saved_adjusted: AdjustedDaysSaved | None = None
+    days_saved_adjusted: AdjustedDaysSaved | None = None
+    benefit_days_all_spells_saved: dict[str, WindowEffect] | None = Field(
+        default=None, description="Per window in days: days on any benefit spell in [0, W) saved, returns counted."
+    )
+    cace_benefit_days_saved: Cace | None = Field(default=None, description="Only with a recommendation log.")
 
 
 # --- per arm ------------------------------------------------------------------------------------------------------
@@ -179,11 +253,21 @@ class ArmSummary(Result):
     employment_rate: Number
     employment_rate_se: Number
     employment_rate_ci: Interval = NO_INTERVAL
-    unemployed_share: Number
+    unemployed_share: Number = Field(
+        description="Share of the horizon spent in the index spell (benefit_days / horizon), not Jobindsats' "
+        "ledighedsgrad (a full-time-equivalent measure from hours of registered unemployment)."
+    )
     unemployed_share_se: Number
     still_unemployed_at: dict[str, Number] = Field(description="Kaplan-Meier survival at each landmark day.")
     still_unemployed_ci: dict[str, Interval]
     max_follow_up_days: Number
+    # issue 13
+    benefit_days: ArmDays | None = Field(
+        default=None, description="Restricted mean days in the index spell to the horizon (time to any exit)."
+    )
+    benefit_days_all_spells: dict[str, WindowArmDays] | None = Field(
+        default=None, description="Per window in days: mean days on any benefit spell in [0, W)."
+    )
 
 
 class Curve(Result):
@@ -257,6 +341,9 @@ class Counts(Result):
     analysed: dict[str, int]
     without_outcome: dict[str, dict[str, int]] = Field(description="Per arm, people without an outcome by reason.")
     withdrawn: dict[str, int] | None = Field(default=None, description="None when no ledger was read.")
+    analysed_benefit: dict[str, int] | None = Field(
+        default=None, description="People in the days-on-benefit analyses: everyone randomised by the data cut."
+    )  # issue 13
 
 
 class Boundary(Result):
@@ -344,6 +431,7 @@ class Meta(Result):
     alpha: float
     confidence_level: float
     km_interval: str
+    benefit_windows_days: list[int] = Field(default_factory=list)  # issue 13
 
 
 # --- the analysis -------------------------------------------------------------------------------------------------
@@ -365,6 +453,7 @@ class AnalysisResult(Result):
     interim: Interim | None = None
     notes: list[str]
     meta: Meta
+    primary: PrimaryEffect | None = None  # issue 13
 
     @property
     def control(self) -> ArmSummary:
@@ -462,7 +551,11 @@ class CostComponentSavings(Result):
 
 
 class TargetGroupSavings(Result):
-    """Kroner a year for one target group of the protocol, and the break-even days against the investment."""
+    """Kroner a year for one target group of the protocol, and the break-even days against the investment.
+
+    From release 0.2 a target group is a scenario: it assumes the trial's effect per person holds for each of the
+    group's spells; its figures carry no interval, because that transfer is assumed, not estimated.
+    """
 
     id: str
     label_da: str
@@ -471,9 +564,13 @@ class TargetGroupSavings(Result):
     per_day_saved_gross: float
     per_day_saved: float
     per_year: Estimate
-    break_even_days: Number
+    break_even_days: Number = Field(description="Days per spell that pay the investment back in one year (the seed's).")
     payback_years: Number
     ci_above_break_even: bool | None
+    # issue 13: the multi-year view of the scenario
+    npv: Estimate | None = None
+    break_even_days_npv: Number = Field(default=None, description="Days per spell at which the NPV is zero.")
+    rounded_to: Number = Field(default=None, description="Kroner figures are rounded to this step.")
 
 
 class Suppliers(Result):
@@ -506,6 +603,52 @@ class ConversationSavings(Result):
     suppliers: Suppliers | None
 
 
+# === savings of days on benefit (issue 13) =========================================================================
+
+
+class SavingsEffect(Result):
+    """The effect finance multiplies: which estimand of the analysis (or a given number), estimate and interval."""
+
+    name: str = Field(description="A key of the analysis' effects, e.g. 'benefit_days_saved_adjusted'; or 'given'.")
+    estimate: float
+    ci: Interval | None = None
+    source: Literal["analysis", "given"]
+    unit: str = "calendar days on benefit per person randomised"
+    note: str = ""
+
+
+class Appraisal(Result):
+    """The multi-year view: year 0 is the first year of investment; flows are discounted to year 0."""
+
+    years: int
+    discount_rate: float
+    savings_from_year: int
+    investment_by_year: list[float]
+    running_cost_per_year: float
+    discount_factors: list[float]
+    present_value_of_costs: float = Field(description="Investment and running costs, discounted to year 0.")
+    savings_years_factor: float = Field(description="Sum of the discount factors of the years with savings.")
+
+
+class PopulationSavings(Result):
+    """Kroner for the population the trial randomised: eligible persons a year × days saved × cost per calendar day."""
+
+    label_da: str
+    label_en: str
+    persons_per_year: float
+    persons_source: Literal["protocol", "ledger"]
+    persons_note: str = ""
+    daily_cost: float
+    daily_cost_unit: Literal["calendar_day", "paid_weekday"]
+    cost_per_calendar_day: float
+    per_day_saved: float = Field(description="Kroner a year per day saved per person, after the haircut.")
+    per_year: Estimate
+    npv: Estimate
+    break_even_days: Number = Field(description="Days saved per person at which the NPV over the years is zero.")
+    ci_above_break_even: bool | None
+    rounded_to: Number = Field(default=None, description="Kroner figures are rounded to this step.")
+
+
 class SavingsResult(Result):
     """The output of `trial savings`: kroner per year for each target group, and conversations avoided."""
 
@@ -517,6 +660,10 @@ class SavingsResult(Result):
     days_saved: Estimate | None
     target_groups: list[TargetGroupSavings]
     conversations: ConversationSavings | None
+    # issue 13
+    effect: SavingsEffect | None = None
+    trial_population: PopulationSavings | None = None
+    appraisal: Appraisal | None = None
 
     def to_json(self) -> str:
         """The JSON of `trial savings --json`."""

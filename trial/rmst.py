@@ -151,3 +151,94 @@ def bootstrap_rmst(
         heights = np.concatenate([np.ones((size, 1)), surv], axis=1)
         out[start : start + size] = heights @ gaps
     return out
+
+
+# --- pseudo-observations and resampled cells ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One row per person mapped onto (time, event) cells of a life table cut at tau, for jackknife and bootstrap."""
+
+    time: np.ndarray
+    gaps: np.ndarray
+    cell: np.ndarray
+
+    @classmethod
+    def of(cls, time: np.ndarray, event: np.ndarray, tau: float) -> Cells:
+        """Distinct times up to tau (an exit after tau is censored at tau) and each person's cell: 2 × time + event."""
+        time = np.asarray(time, dtype=float)
+        event = np.asarray(event, dtype=bool) & (time <= tau)
+        distinct, index = np.unique(np.minimum(time, tau), return_inverse=True)
+        gaps = np.diff(np.concatenate([[0.0], distinct, [tau]]))
+        return cls(distinct, gaps, index * 2 + event.astype(np.int64))
+
+    def counts(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """People (or summed weights) per cell, shaped (times, 2): censored, event."""
+        return np.bincount(self.cell, weights=weights, minlength=2 * len(self.time)).reshape(-1, 2)
+
+
+def rmst_from_counts(counts: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier RMST from (time, event) cell counts `counts[..., j, e]`, for any leading replicate axes."""
+    counts = np.asarray(counts, dtype=float)
+    removed = counts.sum(axis=-1)
+    n = removed.sum(axis=-1, keepdims=True) - np.cumsum(removed, axis=-1) + removed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 0, 1.0 - counts[..., 1] / n, 1.0)
+    return gaps[0] + (np.cumprod(factor, axis=-1) * gaps[1:]).sum(axis=-1)
+
+
+def rmst_jackknife(counts: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier RMST and the RMST without one person of each (time, event) cell, from cell counts.
+
+    `counts[..., j, e]` are the people with time t_j and event flag e (any leading replicate axes); `gaps` the widths
+    between 0, the times and tau. Leaving one person out lowers the number at risk by one up to their time and the
+    events at it by their flag, so every leave-one-out curve is the full one with modified factors: O(times) per
+    replicate instead of one Kaplan-Meier fit per person. Returns (RMST, leave-one-out RMST shaped like counts).
+    """
+    counts = np.asarray(counts, dtype=float)
+    d = counts[..., 1]
+    removed = counts.sum(axis=-1)
+    n = removed.sum(axis=-1, keepdims=True) - np.cumsum(removed, axis=-1) + removed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        full_factor = np.where(n > 0, 1.0 - d / n, 1.0)
+        fewer = np.where(n > 1, 1.0 - d / (n - 1), 1.0)  # one fewer at risk, same events
+        fewer_event = np.where(n > 1, 1.0 - (d - 1) / (n - 1), 1.0)  # one fewer at risk and one fewer event
+    estimate = rmst_from_counts(counts, gaps)
+    before = np.cumprod(fewer, axis=-1)
+    before_k = np.concatenate([np.ones_like(before[..., :1]), before[..., :-1]], axis=-1)
+    # Area up to t_k of the curve with one fewer at risk throughout.
+    head = gaps[0] + np.concatenate(
+        [np.zeros_like(before[..., :1]), np.cumsum(before * gaps[1:], axis=-1)[..., :-1]], axis=-1
+    )
+    # Area from t_k to tau of the full curve's factors after t_k, per unit of the curve's height at t_k.
+    tail = np.empty_like(full_factor)
+    tail[..., -1] = gaps[-1]
+    for k in range(full_factor.shape[-1] - 2, -1, -1):
+        tail[..., k] = gaps[k + 1] + full_factor[..., k + 1] * tail[..., k + 1]
+    leave_out = np.stack([head + before_k * fewer * tail, head + before_k * fewer_event * tail], axis=-1)
+    return estimate, leave_out
+
+
+def pseudo_observations(counts: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """Jackknife pseudo-observations of the RMST per (time, event) cell: n·RMST − (n − 1)·RMST without the person.
+
+    Andersen, Hansen & Klein (2004): regressing them on covariates estimates covariate effects on the RMST.
+    """
+    estimate, leave_out = rmst_jackknife(counts, gaps)
+    n = np.asarray(counts, dtype=float).sum(axis=(-2, -1))
+    return (n * estimate)[..., None, None] - (n - 1)[..., None, None] * leave_out
+
+
+def resample_counts(counts: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` bootstrap resamples of a group's people as cell counts, shaped (size, *counts.shape).
+
+    A resample of n people is a multinomial draw of n over the group's occupied cells; empty cells stay empty.
+    """
+    flat = np.asarray(counts).reshape(-1)
+    occupied = np.flatnonzero(flat)
+    n = int(flat.sum())
+    draws = np.zeros((size, flat.size), dtype=np.int64)
+    if n:
+        draws[:, occupied] = rng.multinomial(n, flat[occupied] / n, size=size)
+    return draws.reshape(size, *np.shape(counts))

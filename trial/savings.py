@@ -1,18 +1,43 @@
-"""Kroner from days saved (and conversations avoided), per target group of the protocol's finance section.
+"""Kroner from days on benefit saved (and conversations avoided): the trial's own population first, then scenarios.
 
-Savings are linear in the effect, so a confidence interval of the effect carries straight through to kroner.
-Target groups are alternative scopes (BC16: academics under 30 lie inside "all dagpenge"), so they are never summed.
+The figure multiplied is the protocol's days estimand (BC16: days on benefit saved per person randomised, adjusted for
+the strata), read from the analysis by name. The trial's population row multiplies it by the eligible persons a year
+(protocol or ledger) and the cost of a calendar day; the target groups of the seed are scenarios that assume the
+effect holds for their spells. Savings are linear in the effect, so an interval carries straight through to kroner;
+kroner are rounded to what the interval supports. The multi-year view discounts investment, running costs and
+savings to year 0 (net present value) and gives the break-even days on that basis.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from trial.errors import InputError, ParameterError
 from trial.protocol import Protocol
-from trial.results import ConversationSavings, Estimate, ProtocolRef, SavingsResult, TargetGroupSavings
+from trial.results import (
+    Appraisal,
+    ConversationSavings,
+    Estimate,
+    PopulationSavings,
+    ProtocolRef,
+    SavingsEffect,
+    SavingsResult,
+    TargetGroupSavings,
+)
+
+
+@dataclass(frozen=True)
+class EligiblePerYear:
+    """Eligible persons a year and where the figure comes from."""
+
+    persons: float
+    source: str
+    note: str = ""
 
 
 def _scaled(per_unit: float, estimate: float | None, ci: tuple[float, float] | None) -> Estimate:
@@ -21,6 +46,28 @@ def _scaled(per_unit: float, estimate: float | None, ci: tuple[float, float] | N
         estimate=None if estimate is None else per_unit * estimate,
         ci=None if ci is None else (per_unit * ci[0], per_unit * ci[1]),
     )
+
+
+def rounding_step(per_unit: float, ci: tuple[float, float] | None) -> float | None:
+    """The kroner step an interval supports: two significant digits of its half-width (None without an interval)."""
+    if ci is None:
+        return None
+    half = abs(per_unit) * (ci[1] - ci[0]) / 2
+    if not half > 0:
+        return None
+    return float(10 ** (math.floor(math.log10(half)) - 1))
+
+
+def _rounded(value: Estimate, step: float | None, offset: float = 0.0) -> Estimate:
+    """An estimate (minus `offset`) with its interval, each rounded to `step` kroner."""
+
+    def r(x: float | None) -> float | None:
+        if x is None:
+            return None
+        x -= offset
+        return x if step is None else round(x / step) * step
+
+    return Estimate(estimate=r(value.estimate), ci=None if value.ci is None else (r(value.ci[0]), r(value.ci[1])))
 
 
 def _check_ci(name: str, estimate: float | None, ci: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -41,6 +88,37 @@ def _payback_years(investment: float, per_year: float | None) -> float | None:
     return investment / per_year
 
 
+def appraisal(protocol: Protocol) -> Appraisal:
+    """Discount factors, the present value of investment and running costs, and of one krone saved every year."""
+    fin = protocol.finance
+    years = fin.appraisal_years
+    investment = list(fin.investment_by_year) or [fin.investment]
+    factors = [(1 + fin.discount_rate) ** -year for year in range(years)]
+    saving_years = range(fin.savings_from_year, years)
+    costs = sum(amount * factors[year] for year, amount in enumerate(investment))
+    costs += sum(fin.running_cost_per_year * factors[year] for year in saving_years)
+    return Appraisal(
+        years=years,
+        discount_rate=fin.discount_rate,
+        savings_from_year=fin.savings_from_year,
+        investment_by_year=investment,
+        running_cost_per_year=fin.running_cost_per_year,
+        discount_factors=factors,
+        present_value_of_costs=costs,
+        savings_years_factor=sum(factors[year] for year in saving_years),
+    )
+
+
+def _npv(
+    per_day: float, plan: Appraisal, days: float | None, ci: tuple[float, float] | None
+) -> tuple[Estimate, float | None]:
+    """Net present value for `days` saved (per person or spell) and the days at which it is zero."""
+    per_day_value = per_day * plan.savings_years_factor
+    npv = _rounded(_scaled(per_day_value, days, ci), rounding_step(per_day_value, ci), plan.present_value_of_costs)
+    break_even = plan.present_value_of_costs / per_day_value if per_day_value > 0 else None
+    return npv, break_even
+
+
 def savings(
     protocol: Protocol,
     days_saved: float | None,
@@ -48,57 +126,137 @@ def savings(
     *,
     share: float | None = None,
     share_ci: tuple[float, float] | None = None,
+    effect_name: str = "given",
+    effect_note: str = "",
+    eligible: EligiblePerYear | None = None,
 ) -> SavingsResult:
-    """Savings per year for each target group (days saved × spells × daily cost × haircut) and conversations avoided.
+    """Savings of days on benefit saved (`days_saved` per person, with `ci`) and of conversations avoided.
 
-    `share` is the extra share of citizens who manage without conversations (treatment minus control); it defaults to
-    the protocol's hypothesis. The result is the JSON of `trial savings` and the report's savings box.
+    The trial's population row needs eligible persons a year: `eligible` (e.g. from the ledger) or the protocol's
+    `finance.trial_population.eligible_per_year`. `share` is the extra share of citizens who manage without
+    conversations (treatment minus control); it defaults to the protocol's hypothesis.
     """
     fin = protocol.finance
     if days_saved is not None and not math.isfinite(days_saved):
         raise ParameterError("days_saved", f"must be a finite number; got {days_saved}")
     ci = _check_ci("ci", days_saved, ci)
-    haircut = fin.haircut
-    groups: list[TargetGroupSavings] = []
-    for group in fin.target_groups:
-        components = []
-        for c in group.components:
-            per_day = c.spells_per_year * c.daily_cost
-            components.append(
-                {
-                    "label_da": c.label_da,
-                    "label_en": c.label_en,
-                    "spells_per_year": c.spells_per_year,
-                    "daily_cost": c.daily_cost,
-                    "per_day_saved": per_day,
-                }
-            )
-        gross = sum(c["per_day_saved"] for c in components)
-        net = gross * haircut
-        per_year = _scaled(net, days_saved, ci)
-        groups.append(
-            TargetGroupSavings.model_validate({
-                "id": group.id,
-                "label_da": group.label_da,
-                "label_en": group.label_en,
-                "components": components,
-                "per_day_saved_gross": gross,
-                "per_day_saved": net,
-                "per_year": per_year,
-                "break_even_days": fin.investment / net if net > 0 else None,
-                "payback_years": _payback_years(fin.investment, per_year.estimate),
-                "ci_above_break_even": (None if ci is None or net <= 0 else bool(ci[0] * net >= fin.investment)),
-            })
-        )
+    plan = appraisal(protocol)
+    groups = [_scenario(group, protocol, plan, days_saved, ci) for group in fin.target_groups]
+    effect = None
+    if days_saved is not None:
+        effect = SavingsEffect(
+            name=effect_name, estimate=days_saved, ci=ci, source="given" if effect_name == "given" else "analysis",
+            note=effect_note,
+        )  # fmt: skip
     return SavingsResult(
         protocol=ProtocolRef(id=protocol.id, version=protocol.version, fingerprint=protocol.fingerprint),
         currency=fin.currency,
         investment=fin.investment,
         investment_note=fin.investment_note,
-        haircut=haircut,
+        haircut=fin.haircut,
         days_saved=None if days_saved is None else Estimate(estimate=days_saved, ci=ci),
         target_groups=groups,
         conversations=_conversations(protocol, share, share_ci),
+        effect=effect,
+        trial_population=_population(protocol, plan, days_saved, ci, eligible),
+        appraisal=plan,
+    )
+
+
+def _population(
+    protocol: Protocol,
+    plan: Appraisal,
+    days: float | None,
+    ci: tuple[float, float] | None,
+    eligible: EligiblePerYear | None,
+) -> PopulationSavings | None:
+    """The trial's own population: eligible persons a year × days saved × cost per calendar day × haircut."""
+    fin = protocol.finance
+    population = fin.trial_population
+    if population is None:
+        return None
+    if eligible is None:
+        if population.eligible_per_year is None:
+            return None
+        eligible = EligiblePerYear(float(population.eligible_per_year), "protocol")
+    calendar_cost = population.daily_cost * fin.calendar_day_factor
+    per_day = eligible.persons * calendar_cost * fin.haircut
+    step = rounding_step(per_day, ci)
+    npv, break_even = _npv(per_day, plan, days, ci)
+    return PopulationSavings(
+        label_da=population.label_da,
+        label_en=population.label_en,
+        persons_per_year=eligible.persons,
+        persons_source=eligible.source,
+        persons_note=eligible.note,
+        daily_cost=population.daily_cost,
+        daily_cost_unit=fin.daily_cost_unit,
+        cost_per_calendar_day=calendar_cost,
+        per_day_saved=per_day,
+        per_year=_rounded(_scaled(per_day, days, ci), step),
+        npv=npv,
+        break_even_days=break_even,
+        ci_above_break_even=None if ci is None or break_even is None else bool(ci[0] >= break_even),
+        rounded_to=step,
+    )
+
+
+def _scenario(
+    group: Any, protocol: Protocol, plan: Appraisal, days: float | None, ci: tuple[float, float] | None
+) -> TargetGroupSavings:
+    """A target group of the seed as a scenario: the trial's effect per person assumed for each of its spells."""
+    fin = protocol.finance
+    components = [
+        {
+            "label_da": c.label_da,
+            "label_en": c.label_en,
+            "spells_per_year": c.spells_per_year,
+            "daily_cost": c.daily_cost,
+            "per_day_saved": c.spells_per_year * c.daily_cost * fin.calendar_day_factor,
+        }
+        for c in group.components
+    ]
+    gross = sum(c["per_day_saved"] for c in components)
+    net = gross * fin.haircut
+    step = rounding_step(net, ci)
+    per_year = _rounded(_scaled(net, days, None), step)
+    npv, break_even = _npv(net, plan, days, None)
+    return TargetGroupSavings.model_validate({
+        "id": group.id,
+        "label_da": group.label_da,
+        "label_en": group.label_en,
+        "components": components,
+        "per_day_saved_gross": gross,
+        "per_day_saved": net,
+        "per_year": per_year,
+        "break_even_days": fin.investment / net if net > 0 else None,
+        "payback_years": _payback_years(fin.investment, per_year.estimate),
+        "ci_above_break_even": (None if ci is None or net <= 0 else bool(ci[0] * net >= fin.investment)),
+        "npv": _rounded(npv, rounding_step(net * plan.savings_years_factor, ci)),
+        "break_even_days_npv": break_even,
+        "rounded_to": step,
+    })
+
+
+def eligible_from_ledger(runs: pd.DataFrame) -> EligiblePerYear:
+    """Eligible persons a year from the ledger's enrolment runs: the CONSORT count of eligible people, annualised and
+    rounded to whole people.
+
+    Each weekly (or other) run covers the days since the previous one; the first run is taken to cover the typical
+    gap between runs. One run cannot be annualised.
+    """
+    from trial.screening import consort_screening
+
+    screening = consort_screening(runs)
+    if screening is None or len(runs) < 2:
+        raise ParameterError("db", "the ledger has fewer than two enrolment runs: eligible persons a year cannot be "
+                                   "counted yet; use the protocol's finance.trial_population.eligible_per_year")
+    days = pd.to_datetime(runs["as_of"]).dt.normalize().sort_values()
+    gaps = days.diff().dt.days.dropna()
+    span = float((days.iloc[-1] - days.iloc[0]).days + gaps.median())
+    persons = round(screening.eligible * 365.25 / span)  # whole people
+    return EligiblePerYear(
+        persons, "ledger", f"{screening.eligible} eligible people in {len(runs)} enrolment runs over {span:g} days"
     )
 
 
@@ -159,13 +317,28 @@ def _estimate_and_ci(effect: Any, where: str, file: Path) -> tuple[float, tuple[
 
 
 def effects_from_analysis(path: str | Path, protocol: Protocol) -> dict[str, Any]:
-    """Days saved (effects.days_saved) and, for a binary primary outcome, the share difference from `trial analyse`."""
+    """The protocol's days estimand from `trial analyse` (and, for a binary primary outcome, the share difference).
+
+    The estimand is found by name (`trial.analysis.days_effect_name`); an analysis written before it existed falls
+    back to effects.days_saved, and the returned note says so.
+    """
+    from trial.analysis import days_effect_name
     from trial.results import AnalysisResult
 
     path = Path(path)
     result = AnalysisResult.load(path)
-    out: dict[str, Any] = {"days_saved": None, "ci": None, "share": None, "share_ci": None}
-    out["days_saved"], out["ci"] = _estimate_and_ci(result.effects.days_saved, "effects.days_saved", path)
+    name = days_effect_name(protocol)
+    note = ""
+    effect = getattr(result.effects, name)
+    if effect is None and name.endswith("_adjusted") and getattr(result.effects, name.removesuffix("_adjusted")):
+        note = f"the analysis has no {name}; the unadjusted estimate is used"
+        name = name.removesuffix("_adjusted")
+        effect = getattr(result.effects, name)
+    if effect is None:
+        note = f"the analysis has no {name} (written before release 0.2?); effects.days_saved is used"
+        name, effect = "days_saved", result.effects.days_saved
+    out: dict[str, Any] = {"name": name, "note": note, "share": None, "share_ci": None}
+    out["days_saved"], out["ci"] = _estimate_and_ci(effect, f"effects.{name}", path)
     binary = result.effects.binary
     if protocol.outcomes.binary is not None and binary is not None and binary.difference is not None:
         # The treatment − control difference of a binary primary outcome is the extra share who manage on their own.

@@ -106,7 +106,7 @@ def consort_screening(runs: pd.DataFrame | None) -> Screening | None:
     sums = old.drop(columns=[c for c in old.columns if old[c].dtype == object]).sum()
     excluded_n = {c.removeprefix("excluded_"): int(sums[c]) for c in sums.index if c.startswith("excluded_")}
     eligible = int(sum(sums[c] for c in sums.index if c.startswith("enrolled_")))
-    people = _outcomes(runs.loc[tokened.to_numpy(), "people"])
+    people = _outcomes(runs.loc[tokened.to_numpy(), "people"] if "people" in runs.columns else pd.Series([]))
     ever_eligible = set(people["token"][people["outcome"] == ELIGIBLE])
     never = people[~people["token"].isin(ever_eligible)].drop_duplicates("token", keep="last")
     for code, n in never["outcome"].value_counts().items():

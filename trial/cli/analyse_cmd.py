@@ -28,7 +28,7 @@ def analyse_command(
     lang: str | None = lang_option(),
     allow_future: bool = ALLOW_FUTURE,
 ) -> None:
-    """Estimate days saved, hazard ratio, employment rate and more from registry spells (intention to treat).
+    """Estimate days on benefit saved (the primary), days saved, hazard ratio, employment rate and more (ITT).
 
     Example: trial analyse --db trial.db --outcomes spells.csv --as-of 2020-06-30 --json analysis.json
     """

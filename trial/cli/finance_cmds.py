@@ -8,9 +8,12 @@ import typer
 
 from trial.cli._app import app, decimal_option, emit_json, json_option, lang_option, language
 
-# Without a control curve from the user: the BC16 seed gives a mean spell of 8.9-11.4 weeks for young academics;
-# an exponential with a mean of about 70 days has a median of 70 × ln 2 ≈ 49 days.
+# Without a control curve from the user: the BC16 seed gives a mean spell (time to any exit) of 8.9-11.4 weeks for
+# young academics; an exponential with a mean of about 70 days has a median of 70 × ln 2 ≈ 49 days on benefit.
 DEFAULT_CONTROL_MEDIAN = 49.0
+# ASSUMPTION: the seed does not split exits; about a fifth of spells end in education or other exits (the simulator's
+# model gives about a quarter). Give --competing-share from registry data, or use --history.
+DEFAULT_COMPETING_SHARE = 0.2
 
 
 @app.command("savings")
@@ -19,7 +22,11 @@ def savings_command(
     days_saved: float | None = decimal_option("--days-saved", help="Days saved per spell (RMST difference)."),
     ci: tuple[float, float] | None = decimal_option("--ci", help="Confidence interval of the days saved: LO HI."),
     analysis: Path | None = typer.Option(
-        None, "--analysis", help="JSON of `trial analyse`: effects.days_saved estimate and ci are used."
+        None, "--analysis", help="JSON of `trial analyse`: the protocol's days estimand (BC16: days on benefit saved, "
+        "adjusted for the strata) with its interval."
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", help="Trial ledger: eligible persons a year from its screening counts (default: the protocol's)."
     ),
     share: float | None = decimal_option(
         "--share", help="Extra share of citizens managing without conversations (default: the hypothesis)."
@@ -28,7 +35,7 @@ def savings_command(
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
 ) -> None:
-    """Kroner per year from days saved for each target group, break-even against the investment.
+    """Kroner from days on benefit saved: the trial's population, the seed's scenarios, net present value, break-even.
 
     Example: trial savings --protocol protocols/bc16-jobmatch.toml --days-saved 1 --ci 0.2 1.8
     """
@@ -44,20 +51,29 @@ def savings_command(
 
     from reports.terminal import show_savings
     from trial.protocol import load_protocol
-    from trial.savings import effects_from_analysis, savings
+    from trial.savings import effects_from_analysis, eligible_from_ledger, savings
 
     proto = load_protocol(protocol)
     lang = language(lang, proto)
+    name, note = "given", ""
     if analysis is not None:
         effects = effects_from_analysis(analysis, proto)
-        days_saved, ci = effects["days_saved"], effects["ci"]
+        days_saved, ci, name, note = effects["days_saved"], effects["ci"], effects["name"], effects["note"]
         if share is None and effects["share"] is not None:
             share, share_ci = effects["share"], effects["share_ci"]
+    eligible = None
+    if db is not None:
+        from trial.ledger import Ledger
+
+        with Ledger.open(db) as ledger:
+            eligible = eligible_from_ledger(ledger.screening())
     if days_saved is None and proto.finance.conversations is None:
         raise TrialError("give --days-saved X (optionally --ci LO HI) or --analysis FILE")
     if not proto.finance.target_groups and proto.finance.conversations is None:
         raise TrialError(f"{protocol}: the protocol has no [finance] target groups or conversations model")
-    result = savings(proto, days_saved, ci, share=share, share_ci=share_ci)
+    result = savings(
+        proto, days_saved, ci, share=share, share_ci=share_ci, effect_name=name, effect_note=note, eligible=eligible
+    )
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_savings(result, title, lang))
 
@@ -69,10 +85,19 @@ def power_command(
         None, "--per-arm", min=2, help="Participants per arm: which effect can they detect?"
     ),
     days_saved: float | None = decimal_option(
-        "--days-saved", help="Days saved to detect: how many participants? (default 1)"
+        "--days-saved", help="Days of the primary estimand (BC16: days on benefit) saved to detect (default 1)."
     ),
     control_median: float | None = decimal_option(
-        "--control-median", help=f"Median days to employment in control (default {DEFAULT_CONTROL_MEDIAN:g})."
+        "--control-median",
+        help=f"Median days on benefit (to any exit) in control (default {DEFAULT_CONTROL_MEDIAN:g}).",
+    ),
+    competing_share: float | None = decimal_option(
+        "--competing-share",
+        help=f"Share of exits within the horizon to education or other (default {DEFAULT_COMPETING_SHARE:g}).",
+    ),
+    analysis_month: float | None = decimal_option(
+        "--analysis-month",
+        help="Data cut in months after the first enrolment (default: the protocol's last planned look).",
     ),
     weibull_shape: float = decimal_option("--weibull-shape", default=1.0,
                                           help="Weibull shape of the control curve (1 = exponential)."),
@@ -88,14 +113,14 @@ def power_command(
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
 ) -> None:
-    """Participants and months of enrolment to detect days saved, or the effect a given size or inflow can detect.
+    """Participants and months of enrolment to detect days on benefit saved, or the effect a size or inflow detects.
 
     Example: trial power --protocol protocols/bc16-jobmatch.toml --control-median 49 --inflow-per-month 150
     """
     from trial.errors import TrialError
 
-    if history is not None and control_median is not None:
-        raise TrialError("give either --control-median or --history, not both")
+    if history is not None and (control_median is not None or competing_share is not None):
+        raise TrialError("give either --control-median (and --competing-share) or --history, not both")
     _check_power_options(power, control_median, weibull_shape, inflow_per_month, enrolment_months, days_saved)
 
     from reports.terminal import show_power
@@ -108,7 +133,8 @@ def power_command(
         curve = history_control(history, proto)
     else:
         median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
-        curve = parametric_control(median, proto.outcomes.horizon_days, weibull_shape)
+        share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
+        curve = parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)
     result = plan(
         proto,
         curve,
@@ -117,8 +143,9 @@ def power_command(
         inflow_per_month=inflow_per_month,
         enrolment_months=enrolment_months,
         power=power,
+        analysis_month=analysis_month,
     )
-    result["control"]["assumed_default"] = history is None and control_median is None
+    result["control"]["assumed_default"] = history is None and (control_median is None or competing_share is None)
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_power(result, title, lang))
 

@@ -185,6 +185,7 @@ def simulate(
         horizon=horizon,
         data_cut=cut,
         model=model,
+        windows=tuple(protocol.outcomes.benefit_windows_days),
     )
     _write_csv(data.spells, out / "spells.csv")
     _write_csv(data.meetings, out / "meetings.csv")

@@ -3,7 +3,10 @@
 Each person has independent latent times to employment (Weibull, scale by field, age, benefit and a frailty) and
 to a competing exit (education or other, exponential). For treatment-arm members who met a consultant using the
 recommendations, the time to employment is shrunk by a scale factor solved so that its expected value restricted
-to the horizon falls by exactly D days; `truth` reports the resulting intention-to-treat effect.
+to the horizon falls by exactly D days; `truth` reports the resulting intention-to-treat effect on each estimand of
+the analysis: time to employment with other exits removed (days saved), days in the index spell to the horizon
+(days on benefit saved: faster jobs pre-empt exits to education), and days on any benefit spell in each window
+after randomisation (returns to benefit counted).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gamma as gamma_function
 from scipy.special import gammainc
+from scipy.stats import gamma as gamma_distribution
 
 from trial.simulate.claimants import FIELDS
 
@@ -43,7 +47,17 @@ class SpellModel:
     education_rate: float = 0.0015  # per day: leaving benefit to study
     other_rate: float = 0.0011  # per day: sickness, moving away, leaving the labour force
     previous_spell_share: float = 0.2
-    return_share: float = 0.1
+    return_share: float = 0.1  # of exits to employment: back on benefit after a short job
+
+    @property
+    def competing_rate(self) -> float:
+        """Daily rate of all exits other than employment."""
+        return self.education_rate + self.other_rate
+
+
+# A return to benefit starts 20 + Geometric(1/120) days after the index spell ends and lasts 10 + round(Gamma) days.
+RETURN_GAP_DAYS, RETURN_GAP_P = 20, 1 / 120
+RETURN_LENGTH_DAYS, RETURN_LENGTH_SHAPE, RETURN_LENGTH_SCALE = 10, 1.6, 45.0
 
 
 @dataclass
@@ -56,10 +70,52 @@ class SpellsData:
     persons: pd.DataFrame  # one row per person: cpr, origin, arm, met, time, exit, effect_days (for checks)
 
 
-def restricted_mean_days(scale: np.ndarray, shape: float, horizon: int) -> np.ndarray:
-    """E[min(T, h)] for T in whole days (T = ceil of a Weibull time), i.e. the sum of S(j) for j < h."""
+def restricted_mean_days(scale: np.ndarray, shape: float, horizon: int, rate: float = 0.0) -> np.ndarray:
+    """E[min(T, h)] for T in whole days (T = ceil of a Weibull time), i.e. the sum of S(j) for j < h.
+
+    With `rate`, T is the first of the Weibull time and an exponential one (all exits): the days in the spell.
+    """
     days = np.arange(horizon, dtype=float)
-    return np.exp(-((days[None, :] / scale[:, None]) ** shape)).sum(axis=1)
+    return np.exp(-((days[None, :] / scale[:, None]) ** shape) - rate * days[None, :]).sum(axis=1)
+
+
+def employment_exit_by_day(scale: np.ndarray, shape: float, rate: float, days: int) -> np.ndarray:
+    """P(the spell lasts d whole days and ends in a job), d = 1..days, per person (rows).
+
+    ∫ f_E(t) e^(−rate t) dt over (d−1, d] = [S(d−1) − S(d)] − rate ∫ S_E(t) e^(−rate t) dt (by parts; Simpson).
+    """
+    steps = 8
+    grid = np.linspace(0.0, days, days * steps + 1)
+    weibull = np.exp(-((grid[None, :] / scale[:, None]) ** shape))
+    both = weibull * np.exp(-rate * grid)[None, :]
+    simpson = np.array([1.0] + [4.0, 2.0] * (steps // 2 - 1) + [4.0, 1.0]) / (3 * steps)
+    windows = both[:, : days * steps].reshape(len(scale), days, steps)
+    ends = both[:, steps::steps][:, :, None]
+    integral = (np.concatenate([windows, ends], axis=2) * simpson).sum(axis=2)
+    return (both[:, 0:-1:steps] - both[:, steps::steps]) - rate * integral
+
+
+def return_days_in_window(window: int) -> np.ndarray:
+    """Expected days of a return spell inside [0, window) when the index spell lasted d days, d = 1..window."""
+    tail = np.arange(window, dtype=float)
+    # P(length > j): 1 below the fixed part, then the gamma's survival at the rounding boundary.
+    longer = np.where(
+        tail < RETURN_LENGTH_DAYS,
+        1.0,
+        gamma_distribution.sf(tail - RETURN_LENGTH_DAYS + 0.5, RETURN_LENGTH_SHAPE, scale=RETURN_LENGTH_SCALE),
+    )
+    within = np.concatenate([[0.0], np.cumsum(longer)])  # E[min(length, m)] for m = 0..window
+    gap = RETURN_GAP_DAYS + np.arange(1, window + 1)
+    gap_p = (1 - RETURN_GAP_P) ** (gap - RETURN_GAP_DAYS - 1) * RETURN_GAP_P
+    room = window - np.arange(1, window + 1)[:, None] - gap[None, :]
+    return (within[np.clip(room, 0, window)] * gap_p[None, :]).sum(axis=1)
+
+
+def window_mean_days(scale: np.ndarray, model: SpellModel, window: int) -> np.ndarray:
+    """Expected days on any benefit spell in [0, window) after randomisation: the index spell plus a return."""
+    index = restricted_mean_days(scale, model.shape, window, model.competing_rate)
+    to_job = employment_exit_by_day(scale, model.shape, model.competing_rate, window)
+    return index + model.return_share * to_job @ return_days_in_window(window)
 
 
 def _restricted_mean_continuous(scale: np.ndarray, shape: float, horizon: float) -> np.ndarray:
@@ -116,6 +172,7 @@ def simulate_spells(
     horizon: int,
     data_cut: date,
     model: SpellModel = SpellModel(),
+    windows: tuple[int, ...] = (),
 ) -> SpellsData:
     """Spells for every person (origin = `extract_on`, their first extract) and meetings for the enrolled.
 
@@ -138,8 +195,10 @@ def simulate_spells(
     previous_length = 20 + np.round(rng.gamma(1.5, 50, size=n)).astype(int)
     previous_exit = _pick(rng, ["employment", "education", "other"], [0.8, 0.1, 0.1], n)
     return_draw = rng.random(n)
-    return_gap = 20 + rng.geometric(1 / 120, size=n)
-    return_length = 10 + np.round(rng.gamma(1.6, 45, size=n)).astype(int)
+    return_gap = RETURN_GAP_DAYS + rng.geometric(RETURN_GAP_P, size=n)
+    return_length = RETURN_LENGTH_DAYS + np.round(
+        rng.gamma(RETURN_LENGTH_SHAPE, RETURN_LENGTH_SCALE, size=n)
+    ).astype(int)
     return_exit = _pick(rng, ["employment", "education", "other"], [0.85, 0.05, 0.1], n)
 
     arm = people["cpr"].map(arms).fillna("").to_numpy()
@@ -195,12 +254,20 @@ def simulate_spells(
     meetings = meetings.sort_values(["met_on", "cpr"], kind="stable").reset_index(drop=True)
     meetings["met_on"] = meetings["met_on"].dt.strftime("%Y-%m-%d")
 
-    # The truth: expected restricted time to employment under control minus under the arm as assigned, per person.
+    # The truth: each estimand's expected value under control minus under the arm as assigned, per person.
     saved = np.zeros(n)
+    saved_benefit = np.zeros(n)
+    saved_windows = {w: np.zeros(n) for w in windows}
     if treated.any():
-        saved[treated] = restricted_mean_days(scale[treated], model.shape, horizon) - restricted_mean_days(
-            scale[treated] * factor[treated], model.shape, horizon
+        control, assigned = scale[treated], scale[treated] * factor[treated]
+        saved[treated] = restricted_mean_days(control, model.shape, horizon) - restricted_mean_days(
+            assigned, model.shape, horizon
         )
+        saved_benefit[treated] = restricted_mean_days(
+            control, model.shape, horizon, model.competing_rate
+        ) - restricted_mean_days(assigned, model.shape, horizon, model.competing_rate)
+        for w in windows:
+            saved_windows[w][treated] = window_mean_days(control, model, w) - window_mean_days(assigned, model, w)
     persons = pd.DataFrame(
         {
             "cpr": people["cpr"],
@@ -212,6 +279,8 @@ def simulate_spells(
             "effect_days": saved,
             "sample_days": np.minimum(np.ceil(t_employment), horizon)
             - np.minimum(np.ceil(t_employment_assigned), horizon),
+            "benefit_effect_days": saved_benefit,
+            **{f"window_effect_days_{w}": v for w, v in saved_windows.items()},
         }
     )
     truth = {
@@ -234,7 +303,12 @@ def cohort_truth(
     *,
     randomised_by: date | None = None,
 ) -> dict[str, object]:
-    """The true intention-to-treat days saved over the enrolled (optionally those randomised by a date)."""
+    """The true intention-to-treat effects over the enrolled (optionally those randomised by a date).
+
+    Each is the mean over the treatment arm of a person's expected days under control minus as assigned: days saved
+    (time to employment, other exits removed), days on benefit saved (index spell to the horizon) and days on any
+    benefit saved in each window after randomisation.
+    """
     chosen = persons["arm"].to_numpy() != ""
     if randomised_by is not None:
         chosen &= (pd.to_datetime(persons["origin"]) <= pd.Timestamp(randomised_by)).to_numpy()
@@ -246,6 +320,12 @@ def cohort_truth(
         "met_share_treatment": float(treatment["met"].mean()) if len(treatment) else 0.0,
         "itt_days_saved": float(treatment["effect_days"].mean()) if len(treatment) else 0.0,
         "itt_days_saved_sample": float(treatment["sample_days"].mean()) if len(treatment) else 0.0,
+        "itt_benefit_days_saved": float(treatment["benefit_effect_days"].mean()) if len(treatment) else 0.0,
+        "itt_benefit_days_all_spells_saved": {
+            column.removeprefix("window_effect_days_"): float(treatment[column].mean()) if len(treatment) else 0.0
+            for column in persons.columns
+            if column.startswith("window_effect_days_")
+        },
     }
     if scale is not None and model is not None:
         control = chosen & (persons["arm"].to_numpy() != treatment_arm)
