@@ -41,6 +41,21 @@ def automatch_matrix(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarr
                    np.take(mats["automatch_penalty_by_place"], post.place, axis=1), post.requires[None, :])
 
 
+def smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """Column indices (ascending) of each row's `k` smallest values; ties at the cut go to the lower columns, so a
+    citizen's candidates do not depend on who else is in the batch (np.argpartition breaks ties by position).
+    """
+    cut = np.partition(values, k - 1, axis=1)[:, k - 1 : k]
+    below = values < cut
+    keep = below | (values == cut)
+    extra = np.flatnonzero(keep.sum(axis=1) > k)
+    if extra.size:
+        tied = values[extra] == cut[extra]
+        wanted = k - below[extra].sum(axis=1, keepdims=True)
+        keep[extra] = below[extra] | (tied & (np.cumsum(tied, axis=1) <= wanted))
+    return np.nonzero(keep)[1].reshape(values.shape[0], k)
+
+
 def generate(
     space: FeatureSpace,
     cit: CitizenSide,
@@ -82,12 +97,14 @@ def generate(
                 auto[closed] = -np.inf
         kb = min(k_baseline, p)
         if auto is not None and kb > 0:
-            top_auto = np.argpartition(-auto, kb - 1, axis=1)[:, :kb]
+            np.negative(auto, out=auto)
+            top_auto = smallest(auto, kb)
+            np.negative(auto, out=auto)
             forced = np.take_along_axis(auto, top_auto, axis=1) > -np.inf
             np.put_along_axis(score, top_auto, np.where(forced, 1e6, np.take_along_axis(score, top_auto, 1)), 1)
         kk = min(k, p)
         np.negative(score, out=score)  # the K smallest of the negated score, without another full-width copy
-        idx = np.argpartition(score, kk - 1, axis=1)[:, :kk]
+        idx = smallest(score, kk)
         valid = (np.take_along_axis(score, idx, axis=1) < np.inf).ravel()
         local = np.repeat(np.arange(rows.size), kk)[valid]
         cols = idx.ravel()[valid]
