@@ -30,6 +30,8 @@ FEATURES = [
 FEATURE_COLUMN = {name: i for i, name in enumerate(FEATURES)}  # a feature's column in a feature row
 DEFAULT_CANDIDATES = 300  # postings per citizen kept by retrieval for the ranker (training, evaluation, serving)
 RADIUS_KM = 30.0  # automatch's "near": a workplace within this distance of home
+POOL_PER_SLOT = 3  # under a cap, a citizen's list is chosen from their best POOL_PER_SLOT x top postings
+EXPOSURE_WINDOW_DAYS = 14  # default exposure window: a capped posting goes to at most N treated citizens within it
 
 
 def distance_parts(distance_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
