@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.baseline import combine
 from matcher.features import CitizenSide, FeatureSpace, PostingSide
+from matcher.market import MARKET_COLUMNS, Searches, Transitions, market_columns
+from matcher.progress import OnProgress, report
 from matcher.schema import DEFAULT_CANDIDATES
 
 
@@ -20,6 +22,60 @@ class CandidateBatch:
     local: np.ndarray
     cols: np.ndarray
     features: np.ndarray
+
+
+@dataclass
+class CandidatePairs:
+    """Every batch's pairs together, sorted by citizen: citizen `search` with posting `posting`, and feature rows."""
+
+    search: np.ndarray
+    posting: np.ndarray
+    features: np.ndarray
+
+    def places(self, shown: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """Each shown pair's 1-based place in its citizen's list by descending score (ties: lower posting index
+        first); 0 where not shown.
+        """
+        idx = np.flatnonzero(shown)
+        order = idx[np.lexsort((self.posting[idx], -score[idx], self.search[idx]))]
+        search = self.search[order]
+        place = np.zeros(self.search.size, dtype=np.int64)
+        place[order] = np.arange(order.size) - np.searchsorted(search, search, side="left") + 1
+        return place
+
+
+def collect(batches: Iterable[CandidateBatch], total: int, verb: str,
+            progress: OnProgress | None = None) -> CandidatePairs:
+    """Gather the batches' pairs (the market features need every search's candidates), telling `progress`
+    "<verb> <done>/<total> citizens" after each batch.
+    """
+    search, posting, features = [], [], []
+    for batch in batches:
+        search.append(batch.rows[batch.local])
+        posting.append(batch.cols)
+        features.append(batch.features)
+        done = min(int(batch.rows[-1]) + 1, total)
+        report(progress, f"{verb} {done}/{total} citizens", done, total)
+    if not search:
+        return CandidatePairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    return CandidatePairs(np.concatenate(search), np.concatenate(posting), np.vstack(features))
+
+
+def add_market(space: FeatureSpace, pairs: CandidatePairs, cit: CitizenSide, post: PostingSide, ref_day: np.ndarray,
+               *, window_days: int, transitions: Transitions | None = None) -> None:
+    """Fill the pairs' market columns in place. Training passes its hires as `transitions` (each search sees those
+    before its day); evaluation and serving use the space's totals, the hires the model was trained on.
+    """
+    if pairs.posting.size == 0:
+        return
+
+    def learned(_day: int) -> tuple[np.ndarray, np.ndarray]:
+        return space.transition_pairs, space.transition_hired
+
+    searches = Searches(ref_day, cit.desired_occupations, pairs.search, pairs.posting)
+    pairs.features[:, MARKET_COLUMNS] = market_columns(
+        searches, post.occupation, post.published, post.deadline, window_days=window_days,
+        transitions=transitions.before if transitions is not None else learned)
 
 
 def retrieval_score(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarray:

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from matcher.baseline import AutomatchRanker
-from matcher.candidates import generate
+from matcher.candidates import add_market, collect, generate
 from matcher.model import MatchModel
 from matcher.postings import dedupe
-from matcher.progress import OnProgress, report
-from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN
+from matcher.progress import OnProgress
+from matcher.schema import BASELINE_CANDIDATES, DEFAULT_CANDIDATES, FEATURE_COLUMN
 from matcher.train import WINDOW_DAYS, hire_queries, link_hires
 from trial.errors import TrialError
 
@@ -51,25 +51,20 @@ def evaluate(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, hires
     ranks = {name: np.zeros(len(test), dtype=np.int64) for name in rankers}
     outside = {name: np.zeros((len(test), TOP), dtype=float) for name in rankers}
     shown = {name: np.zeros((len(test), TOP), dtype=np.int64) - 1 for name in rankers}
-    pool_size = np.zeros(len(test), dtype=np.int64)
-    for batch in generate(space, cit, post, ref, k=k or int(model.meta.get("candidates_k", DEFAULT_CANDIDATES)),
-                          window_days=WINDOW_DAYS, k_baseline=50):
-        for name, ranker in rankers.items():
-            score = ranker.score(batch.features)
-            # Order within each citizen by score (desc); ties by posting index keep it deterministic.
-            order = np.lexsort((batch.cols, -score, batch.local))
-            local, cols = batch.local[order], batch.cols[order]
-            starts = np.searchsorted(local, np.arange(batch.rows.size))
-            position = np.arange(order.size) - starts[local] + 1
-            who = batch.rows[local]
-            hit = cols == target[who]
-            ranks[name][who[hit]] = position[hit]
-            top = position <= TOP
-            outside[name][who[top], position[top] - 1] = batch.features[order][top, _OUTSIDE]
-            shown[name][who[top], position[top] - 1] = cols[top]
-        pool_size[batch.rows] = np.bincount(batch.local, minlength=batch.rows.size)
-        done = int(batch.rows[-1]) + 1
-        report(progress, f"evaluated {done}/{len(cit)} citizens", done, len(cit))
+    k = k or int(model.meta.get("candidates_k", DEFAULT_CANDIDATES))
+    batches = generate(space, cit, post, ref, k=k, window_days=WINDOW_DAYS, k_baseline=BASELINE_CANDIDATES)
+    pairs = collect(batches, len(cit), "evaluated", progress)
+    add_market(space, pairs, cit, post, ref, window_days=WINDOW_DAYS)
+    everything = np.ones(pairs.search.size, dtype=bool)
+    for name, ranker in rankers.items():
+        score = ranker.score(pairs.features)
+        place = pairs.places(everything, score)  # within each citizen by score, ties by posting
+        hit = pairs.posting == target[pairs.search]
+        ranks[name][pairs.search[hit]] = place[hit]
+        top = place <= TOP
+        outside[name][pairs.search[top], place[top] - 1] = pairs.features[top, _OUTSIDE]
+        shown[name][pairs.search[top], place[top] - 1] = pairs.posting[top]
+    pool_size = np.bincount(pairs.search, minlength=len(test))
     filled = shown["model"] >= 0
     # Coverage: the share of postings open during the test period that some citizen was shown.
     open_in_period = int(((post.published <= ref.max() + WINDOW_DAYS) & (post.deadline >= ref.min() - WINDOW_DAYS))

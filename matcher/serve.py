@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 
-from matcher.candidates import generate
+from matcher.candidates import add_market, collect, generate
+from matcher.exposure import uncapped_lists
 from matcher.features import CitizenSide, PostingSide, day_numbers
 from matcher.model import MatchModel
 from matcher.postings import active_on, dedupe
-from matcher.progress import OnProgress, report
+from matcher.progress import OnProgress
 from matcher.reasons import ReasonContext, explain
 from matcher.schema import DEFAULT_CANDIDATES, FEATURE_COLUMN, FEATURES
 from trial.errors import ParameterError
@@ -79,29 +80,21 @@ class Scorer:
         space, ranker, post = self.model.space, self.model.ranker, self.post
         cit = space.prepare_citizens(cvs)
         ref = np.full(len(cit), day_numbers([self.on])[0])
-        picked_rows, picked_cols, picked_scores, picked_feats = [], [], [], []
-        for batch in generate(space, cit, post, ref, k=self.k, batch_size=batch_size):
-            score = ranker.score(batch.features)
-            order = np.lexsort((batch.cols, -score, batch.local))
-            local = batch.local[order]
-            starts = np.searchsorted(local, np.arange(batch.rows.size))
-            position = np.arange(order.size) - starts[local]
-            chosen = order[position < top]
-            picked_rows.append(batch.rows[batch.local[chosen]])
-            picked_cols.append(batch.cols[chosen])
-            picked_scores.append(score[chosen])
-            picked_feats.append(batch.features[chosen])
-            done = int(batch.rows[-1]) + 1
-            report(progress, f"scored {done}/{len(cit)} citizens", done, len(cit))
-        if not picked_rows:
+        pairs = collect(generate(space, cit, post, ref, k=self.k, batch_size=batch_size), len(cit), "scored",
+                        progress)
+        if pairs.search.size == 0:
             return Scored(pd.DataFrame(columns=COLUMNS), np.zeros((0, len(FEATURES)), dtype=np.float32))
-        who = np.concatenate(picked_rows)
-        cols = np.concatenate(picked_cols)
-        scores = np.concatenate(picked_scores)
-        feats = np.vstack(picked_feats)
+        # The citizens scored together are each other's market (crowding, tightness).
+        add_market(space, pairs, cit, post, ref, window_days=0)
+        score = ranker.score(pairs.features)
+        shown = uncapped_lists(pairs.search, pairs.posting, score, top)
+        place = pairs.places(shown, score)
+        order = np.flatnonzero(shown)[np.lexsort((place[shown], pairs.search[shown]))]
+        feats = pairs.features[order]
         # Explanations only for what is shown: pred_contrib is far slower than predict.
         contributions = ranker.contributions(feats)
-        return Scored(_table(self.model, cit, post, who, cols, scores, feats, contributions), feats)
+        return Scored(_table(self.model, cit, post, pairs.search[order], pairs.posting[order], score[order], feats,
+                             contributions), feats)
 
 
 def score_citizens(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *, on: date, top: int = 10,

@@ -132,6 +132,20 @@ def test_model_from_another_version_is_refused_with_one_line(world: dict[str, Pa
     assert not (world["tmp"] / "never").exists()
 
 
+def test_a_model_with_the_old_feature_set_is_refused(world: dict[str, Path]) -> None:
+    """A model saved before the market features (same package version) names the problem in one line."""
+    old = world["tmp"] / "old-features"
+    MatchModel.load(world["model"]).save(old)
+    meta = json.loads((old / "model.json").read_text(encoding="utf-8"))
+    meta["features"] = [f for f in meta["features"] if f not in ("crowding", "tightness", "transition_share")]
+    (old / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = _run("match", "evaluate", "--model", old, "--cvs", world["cvs"], "--postings", world["postings"],
+                  "--hires", world["hires"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "other features than this version" in lines[0] and "retrain" in lines[0]
+
+
 def test_only_the_treatment_arm_is_served_and_logged(world: dict[str, Path]) -> None:
     out = world["tmp"] / "forslag"
     result = _run("match", "recommend", "--model", world["model"], "--db", world["db"], "--cvs", world["cvs"],
