@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from matcher.schema import DEFAULT_CANDIDATES
+from matcher.schema import DEFAULT_CANDIDATES, EXPOSURE_WINDOW_DAYS
 from trial.cli._app import ALLOW_FUTURE, date_option, emit_json, json_option, lang_option, match_app, not_future
 from trial.cli._progress import progress_bar
 
@@ -21,6 +21,19 @@ SECRET_FILE = typer.Option(
 CANDIDATES = typer.Option(
     None, "--candidates", min=10, help=f"Candidates per citizen before ranking (default {DEFAULT_CANDIDATES})."
 )
+
+
+def cap_options(what: str, window_default: str) -> tuple[typer.models.OptionInfo, typer.models.OptionInfo]:
+    """The two exposure-cap options, `--max-per-posting N` and `--window-days W`, with help for `what`."""
+    return (
+        typer.Option(None, "--max-per-posting", min=1, metavar="N",
+                     help=f"{what}: no posting shown to more than N treated citizens within the window."),
+        typer.Option(None, "--window-days", min=1, metavar="W",
+                     help=f"The cap's window in days (default {window_default})."),
+    )
+
+
+EVAL_CAP, EVAL_WINDOW = cap_options("Also evaluate the model's lists under this cap", str(EXPOSURE_WINDOW_DAYS))
 
 
 @match_app.command("train")
@@ -65,15 +78,20 @@ def evaluate(
     hires: Path = HIRES,
     json_out: Path | None = json_option("Also write all metrics as JSON to this file ('-' = standard output)."),
     since: date | None = date_option("--since", help="Evaluate hires after this date (default: the model's last)"),
+    max_per_posting: int | None = EVAL_CAP,
+    window_days: int | None = EVAL_WINDOW,
     secret_file: Path = SECRET_FILE,
     lang: str | None = lang_option(),
 ) -> None:
     """Compare the model with Jobnet's automatch on hires held out by time: NDCG@10, Recall@10, MRR, the share of
-    alternative suggestions (outside the desired titles) and coverage, overall and by sex and age band.
+    alternative suggestions (outside the desired titles) and exposure (most citizens per posting within a window,
+    Gini, the top 1% of postings' share of slots, coverage), overall and by sex and age band. With
+    --max-per-posting, the model's lists are also served day by day under that cap, so its cost is measured.
 
-    Example: trial match evaluate --model model --cvs cvs.csv --postings postings.csv --hires hires.csv --json eval.json
+    Example: trial match evaluate --model m --cvs cvs.csv --postings p.csv --hires hires.csv --max-per-posting 10
     """
     from matcher.evaluate import evaluate as run
+    from matcher.exposure import Cap
     from matcher.inputs import read_cvs, read_hires, read_postings
     from matcher.model import MatchModel
     from reports.terminal import show_evaluation
@@ -83,7 +101,8 @@ def evaluate(
     cv_frame = read_cvs(cvs, secret_file=secret_file, demographics=parse_cprs)
     with progress_bar() as bar:
         result = run(loaded, cv_frame, read_postings(postings), read_hires(hires, secret_file=secret_file),
-                     since=since, progress=bar)
+                     since=since, cap=Cap(max_per_posting, window_days or EXPOSURE_WINDOW_DAYS)
+                     if max_per_posting else None, progress=bar)
     emit_json(result, json_out, lambda: show_evaluation(result, lang or "en"))
 
 
