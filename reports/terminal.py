@@ -505,3 +505,33 @@ def _exposure_headers(f: Numbers) -> list[str]:
 def _exposure_cells(e: Mapping[str, Any], f: Numbers) -> list[str]:
     return [f.count(e["max_per_posting"]), f.number(e["mean_per_posting"], 1), f.number(e["gini"], 2),
             f.percent(e["top1pct_share"], 1, sign=True), f.percent(e["coverage"], 1, sign=True)]
+
+
+def show_recommendation_summary(summary: Mapping[str, Any], lang: str, out: Any = None) -> None:
+    """Exposure of one `recommend` run: the lists served, the model's lists without the cap and Jobnet's automatch
+    for the same citizens, and the most citizens any posting reached in the window with earlier runs counted.
+    """
+    out = out or console()
+    f = Numbers(lang)
+    cap = summary.get("cap")
+    table = _table("", ["", f.words("alternativer", "alternatives"), *_exposure_headers(f)])
+    rows = [(f.words("vist", "served") + (f" ({f.words('loft', 'cap')} {cap['max_per_posting']})" if cap else ""),
+             summary["alternative_share"], summary["model"])]
+    if summary.get("model_uncapped"):
+        rows.append((f.words("model uden loft", "model without cap"), None, summary["model_uncapped"]))
+    rows.append(("automatch", summary["automatch_alternative_share"], summary["automatch"]))
+    for label, alternatives, exposure in rows:
+        table.add_row(label, f.percent(alternatives, 0, sign=True), *_exposure_cells(exposure, f))
+    out.print(table)
+    if cap:
+        _say(out, f.words(
+            f"loft {cap['max_per_posting']} borgere pr. opslag inden for {cap['window_days']} dage: højst "
+            f"{f.count(summary['window_max_per_posting'])} med tidligere kørsler; "
+            f"{f.percent(summary['changed_slots'], 1, sign=True)} af pladserne flyttet af loftet",
+            f"cap {cap['max_per_posting']} citizens per posting within {cap['window_days']} days: at most "
+            f"{f.count(summary['window_max_per_posting'])} with earlier runs counted; "
+            f"{f.percent(summary['changed_slots'], 1, sign=True)} of slots moved by the cap",
+        ))
+    if summary.get("short_lists"):
+        _say(out, f.words(f"{f.count(summary['short_lists'])} borgere fik færre forslag end bedt om",
+                          f"{f.count(summary['short_lists'])} citizens got fewer postings than asked for"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +139,56 @@ def test_capped_evaluation_measures_the_cost_of_the_cap(world: dict[str, Path]) 
     assert "NDCG@10 capped / uncapped: " in result.output
 
 
+def test_the_cap_holds_across_runs_counting_the_ledgers_log(world: dict[str, Path]) -> None:
+    """Two runs three days apart serve two halves of the treatment arm under a cap of 2 within 14 days: every posting
+    reaches at most 2 of them in all; each row records its day, model, cap and consultant; a run 20 days later
+    counts the earlier runs no more.
+    """
+    import shutil
+
+    db = world["tmp"] / "capped.db"
+    shutil.copy(world["db"], db)
+    with Ledger.open(db) as ledger:
+        treatment = ledger.protocol().treatment_arm
+        allocations = ledger.allocations()
+        in_arm = set(allocations.loc[allocations["arm"] == treatment, "person_id"])
+        logged_before = len(ledger.recommendations())
+    cvs = pd.read_csv(world["cvs"], dtype=str)
+    ids = read_cvs(world["cvs"], secret=SECRET.encode())["person_id"]
+    cvs["consultant_id"] = np.where(np.arange(len(cvs)) % 2 == 0, "JK-17", "AB-03")
+    served = cvs[ids.isin(in_arm).to_numpy()]
+    halves = [served.iloc[: len(served) // 2], served.iloc[len(served) // 2:]]
+    runs = [(halves[0], SERVE_ON), (halves[1], SERVE_ON + timedelta(days=3)),
+            (halves[0], SERVE_ON + timedelta(days=20))]
+    outputs = []
+    for number, (people, day) in enumerate(runs):
+        path = world["tmp"] / f"capped-cvs-{number}.csv"
+        people.to_csv(path, index=False)
+        out = world["tmp"] / f"capped-{number}"
+        result = _run("match", "recommend", "--model", world["model"], "--db", db, "--cvs", path, "--postings",
+                      world["postings"], "--out", out, "--on", day.isoformat(),
+                      "--max-per-posting", 2, "--lang", "en")
+        assert result.exit_code == 0, result.output
+        assert "cap 2 citizens per posting within 14 days: at most 2" in result.output
+        outputs.append(pd.read_csv(out / "recommendations.csv", dtype={"person_id": str, "posting_id": str}))
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["window_max_per_posting"] <= 2 and summary["cap"]["max_per_posting"] == 2
+        assert summary["model_uncapped"]["max_per_posting"] > 2  # the cap did bind
+    first, second, third = outputs
+    both = pd.concat([first, second])
+    assert both.groupby("posting_id")["person_id"].nunique().max() <= 2
+    assert (both.groupby("person_id").size() == 10).all()  # room enough: every list is full
+    assert pd.concat([first, third]).groupby("posting_id")["person_id"].nunique().max() > 2  # 20 days apart
+    version = MatchModel.load(world["model"]).version
+    assert (first["model_version"] == version).all() and (first["max_per_posting"] == 2).all()
+    assert (first["window_days"] == 14).all() and set(first["served_on"]) == {SERVE_ON.isoformat()}
+    assert set(first["consultant_id"]) <= {"JK-17", "AB-03"} and first["consultant_id"].notna().all()
+    with Ledger.open(db) as ledger:
+        logged = ledger.recommendations().iloc[logged_before:]
+    assert len(logged) == sum(len(o) for o in outputs)
+    assert sorted(pd.to_datetime(logged["shown_at"]).dt.date.astype(str).unique()) == [d.isoformat() for _, d in runs]
+
+
 def test_a_model_with_the_old_feature_set_is_refused(world: dict[str, Path]) -> None:
     """A model saved before the market features (same package version) names the problem in one line."""
     old = world["tmp"] / "old-features"
@@ -202,6 +252,7 @@ def test_only_the_treatment_arm_is_served_and_logged(world: dict[str, Path]) -> 
     others = set(cvs["person_id"]) - in_treatment
     assert not others & set(shown["person_id"]) and not others & set(logged["person_id"])
     assert {p.stem for p in (out / "pages").glob("*.html")} == in_treatment
+    assert (shown["max_per_posting"] == 10).all()  # the protocol's [matching] cap, with no --max-per-posting
     n_control = sum(1 for p in cvs["person_id"] if arm.get(p) not in (None, treatment))
     assert f"other arm {n_control}," in result.output
     assert f"not enrolled {len(cvs) - len(in_treatment) - n_control}," in result.output

@@ -34,6 +34,8 @@ def cap_options(what: str, window_default: str) -> tuple[typer.models.OptionInfo
 
 
 EVAL_CAP, EVAL_WINDOW = cap_options("Also evaluate the model's lists under this cap", str(EXPOSURE_WINDOW_DAYS))
+SERVE_CAP, SERVE_WINDOW = cap_options("Cap exposure (default: the protocol's [matching] max_per_posting, if any)",
+                                      f"the protocol's [matching] window_days, else {EXPOSURE_WINDOW_DAYS}")
 
 
 @match_app.command("train")
@@ -115,13 +117,18 @@ def recommend(
     out: Path = typer.Option(..., "--out", help="Folder for recommendations.csv and one HTML page per citizen."),
     top: int = typer.Option(10, "--top", min=1, max=100, help="Postings per citizen."),
     as_of: date | None = date_option("--as-of", "--on", help="Serve postings open on this date (default today)"),
+    max_per_posting: int | None = SERVE_CAP,
+    window_days: int | None = SERVE_WINDOW,
     secret_file: Path = SECRET_FILE,
     allow_future: bool = ALLOW_FUTURE,
+    lang: str | None = lang_option(),
 ) -> None:
     """Recommend open postings to the treatment arm, with reasons in Danish, and log what is shown in the ledger.
 
     Citizens the ledger does not have in the treatment arm (control, not enrolled, withdrawn) are refused and
-    only counted; they are never scored.
+    only counted; they are never scored. Under a cap, the lists with the highest total score are chosen such that
+    no posting reaches more than N treated citizens within the window, counting earlier runs in the ledger's log.
+    The run's exposure figures (and the automatch's for the same citizens) are printed and saved in summary.json.
 
     Example: trial match recommend --model model --db bc16.db --cvs cvs.csv --postings postings.csv --out forslag
     """
@@ -130,6 +137,7 @@ def recommend(
     from matcher.pages import write_outputs
     from matcher.serve import log_shown
     from matcher.serve import recommend as serve
+    from reports.terminal import show_recommendation_summary
     from trial.ledger import Ledger
 
     loaded = MatchModel.load(model)
@@ -138,11 +146,15 @@ def recommend(
     with Ledger.open(db) as ledger:
         day = not_future(as_of, "--as-of", allow_future)
         with progress_bar() as bar:
-            result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, progress=bar)
+            result = serve(loaded, ledger, cv_frame, posting_frame, on=day, top=top, max_per_posting=max_per_posting,
+                           window_days=window_days, progress=bar)
         write_outputs(result, out, trained_until=str(loaded.meta.get("trained_until", "")))
         logged = log_shown(ledger, result)
+        language = lang or ledger.protocol().report.language
     r = result.refused
     typer.echo(f"recommendations for {result.served} citizens in the treatment arm written to {out} "
                f"({len(result.table)} rows; {logged} logged in {db})")
     typer.echo(f"  refused, never scored: {sum(r.values())} (other arm {r['other_arm']}, not enrolled "
                f"{r['not_enrolled']}, withdrawn {r['withdrawn']})")
+    if result.summary is not None:
+        show_recommendation_summary(result.summary.to_dict(), language)
