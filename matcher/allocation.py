@@ -12,6 +12,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+# HiGHS's dual simplex (a vertex, hence 0/1) with devex pricing: on the benchmark's serving day (210,000 pairs) it
+# takes about a third of the time of HiGHS's default choice, with the same optimum.
+_SIMPLEX = {"method": "highs-ds", "options": {"simplex_dual_edge_weight_strategy": "devex"}}
+
 
 def best_per_citizen(citizen: np.ndarray, posting: np.ndarray, score: np.ndarray, top: int) -> np.ndarray:
     """Mask of each citizen's `top` highest-scored pairs (ties: the lower posting index first)."""
@@ -58,17 +62,16 @@ def _solve(citizen: np.ndarray, posting: np.ndarray, score: np.ndarray, limited:
     limit = room[caps].astype(float)
     # Scores centred for the solver's tolerances; with the slot count fixed this changes no choice.
     cost = -(score - score.mean()).astype(float)
-    full = linprog(cost, A_ub=by_posting, b_ub=limit, A_eq=by_citizen, b_eq=wanted, bounds=(0, 1), method="highs")
+    full = linprog(cost, A_ub=by_posting, b_ub=limit, A_eq=by_citizen, b_eq=wanted, bounds=(0, 1), **_SIMPLEX)
     if full.status == 2:
         # The caps leave some citizens short: first the most slots that can be filled, then the best such filling
         # (the optimal face of a 0/1 polytope has 0/1 vertices, so the second LP is exact too).
         both = sp.vstack([by_posting, by_citizen]).tocsr()
         bounds = np.r_[limit, wanted]
-        most = linprog(-np.ones(n), A_ub=both, b_ub=bounds, bounds=(0, 1), method="highs")
+        most = linprog(-np.ones(n), A_ub=both, b_ub=bounds, bounds=(0, 1), **_SIMPLEX)
         _check(most)
         slots = float(np.round(-most.fun))
-        full = linprog(cost, A_ub=both, b_ub=bounds, A_eq=np.ones((1, n)), b_eq=[slots], bounds=(0, 1),
-                       method="highs")
+        full = linprog(cost, A_ub=both, b_ub=bounds, A_eq=np.ones((1, n)), b_eq=[slots], bounds=(0, 1), **_SIMPLEX)
     _check(full)
     x = full.x
     if np.abs(x - np.round(x)).max() > 1e-6:
