@@ -53,12 +53,13 @@ def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str 
     """One row per citizen: person_id, cv_text, desired_titles (list), education, experience, home coordinates.
 
     Optional `sex` and `birth_date` columns (or `demographics` applied to the CPR numbers) feed the evaluation's
-    subgroups.
+    subgroups; an optional `consultant_id` (the consultant's pseudonym, never a CPR number) is carried into the
+    recommendations.
     """
     from matcher.geo import coordinates
 
-    table = read_table(path, required=CV_COLUMNS, optional=["latitude", "longitude", "sex", "birth_date"],
-                       one_of=[("person_id", "cpr")])
+    optional = ["latitude", "longitude", "sex", "birth_date", "consultant_id"]
+    table = read_table(path, required=CV_COLUMNS, optional=optional, one_of=[("person_id", "cpr")])
     _require_text(table, "cv_text")
     person_id = _person_ids(table, secret, secret_file)
     _unique(table, "person_id" if "person_id" in table else "cpr", person_id)
@@ -72,6 +73,8 @@ def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str 
         "_row": table[ROW].to_numpy(),
     })
     frame["latitude"], frame["longitude"] = coordinates(table)
+    if "consultant_id" in table:
+        frame["consultant_id"] = _consultants(table)
     if demographics is not None and "cpr" in table and "person_id" not in table:
         extra = demographics(table)
         frame["sex"] = extra["sex"].to_numpy()
@@ -83,6 +86,20 @@ def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str 
             frame["birth_date"] = to_dates(table, "birth_date", allow_empty=True).to_numpy()
     frame.attrs["file"] = str(path)
     return frame
+
+
+def _consultants(table: pd.DataFrame) -> np.ndarray:
+    """Consultant pseudonyms: short codes of letters, digits and `._:-`; anything that looks like a CPR number is
+    refused, so a person's identity never reaches the recommendations or the log.
+    """
+    value = table["consultant_id"].str.strip()
+    digits = value.str.replace("-", "", regex=False)
+    bad = (value != "") & (~value.str.fullmatch(r"[A-Za-z0-9._:-]{1,64}") | digits.str.fullmatch(r"\d{10}"))
+    if bad.any():
+        row = int(table[ROW].to_numpy()[bad.to_numpy()][0])
+        raise InputError("not a consultant pseudonym (up to 64 letters, digits or ._:-, never a CPR number)",
+                         file=table.attrs.get("file"), row=row, column="consultant_id")
+    return value.to_numpy()
 
 
 def read_postings(path: str | Path) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -12,7 +13,9 @@ from trial.errors import TrialError
 
 
 def write_outputs(recommendations: Recommendations, out_dir: str | Path, *, trained_until: str = "") -> dict[str, Path]:
-    """Write `recommendations.csv` and `pages/<person_id>.html`; returns the paths written."""
+    """Write `recommendations.csv`, `pages/<person_id>.html` and the run's exposure in `summary.json`; returns the
+    paths written.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TrialError(f"{out} is a file; recommendations are written into a folder")
@@ -20,6 +23,12 @@ def write_outputs(recommendations: Recommendations, out_dir: str | Path, *, trai
     table = recommendations.table
     csv_path = out / "recommendations.csv"
     table.to_csv(csv_path, index=False)
+    written = {"csv": csv_path, "pages": out / "pages"}
+    if recommendations.summary is not None:
+        written["summary"] = out / "summary.json"
+        summary = {"on": recommendations.on.isoformat(), "served": recommendations.served,
+                   "refused": recommendations.refused} | recommendations.summary.to_dict()
+        written["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=select_autoescape(["html", "j2"]))
     template = env.get_template("citizen.html.j2")
     for person_id, rows in table.groupby("person_id", sort=True):
@@ -31,5 +40,5 @@ def write_outputs(recommendations: Recommendations, out_dir: str | Path, *, trai
         html = template.render(person_id=person_id, rows=records, on=recommendations.on,
                                trained_until=trained_until, version=trial.__version__)
         (out / "pages" / f"{person_id}.html").write_text(html, encoding="utf-8")
-    return {"csv": csv_path, "pages": out / "pages"}
+    return written
 

@@ -596,7 +596,9 @@ def power_statement(r: Mapping[str, Any], lang: str) -> str:
 
 
 def show_evaluation(result: Mapping[str, Any], lang: str, out: Any = None) -> None:
-    """NDCG@10, Recall@10, MRR, alternatives and coverage of the model and the automatch on held-out hires."""
+    """NDCG@10, Recall@10, MRR, alternatives and exposure of the model, the automatch and (when evaluated) the model
+    under its cap, on held-out hires.
+    """
     out = out or console()
     f = Numbers(lang)
     t = result["test"]
@@ -607,11 +609,69 @@ def show_evaluation(result: Mapping[str, Any], lang: str, out: Any = None) -> No
         f"{f.percent(t['hire_among_candidates'], 0, sign=True)})",
     ))
     table = _table("", ["", "NDCG@10", "Recall@10", "MRR", f.words("alternativer", "alternatives"),
-                        f.words("dækning", "coverage")])
-    for name in ("model", "baseline"):
+                        *_exposure_headers(f)])
+    cap = result.get("cap")
+    names = {"model": "model", "baseline": "automatch"}
+    if cap:
+        names["model_capped"] = f"model, {f.words('loft', 'cap')} {cap['max_per_posting']}"
+    for name, label in names.items():
         r = result[name]
-        table.add_row(name, f.number(r["ndcg_at_10"], 3), f.number(r["recall_at_10"], 3), f.number(r["mrr"], 3),
-                      f.percent(r["alternative_share"], 0, sign=True), f.percent(r["coverage"], 1, sign=True))
+        table.add_row(label, f.number(r["ndcg_at_10"], 3), f.number(r["recall_at_10"], 3), f.number(r["mrr"], 3),
+                      f.percent(r["alternative_share"], 0, sign=True), *_exposure_cells(r["exposure"], f))
     out.print(table)
+    window = cap["window_days"] if cap else None
+    _say(out, f.words(
+        f"eksponering: borgere pr. vist opslag inden for {window or 14} dage; top 1 % = andel af pladserne til de mest "
+        "viste 1 % af opslagene; dækning = andel af de åbne opslag, der blev vist",
+        f"exposure: citizens per shown posting within {window or 14} days; top 1% = share of slots taken by the "
+        "most-shown 1% of postings; coverage = share of open postings shown",
+    ))
     if result.get("ndcg_ratio") is not None:
         _say(out, f"NDCG@10 model / automatch: {f.number(result['ndcg_ratio'], 2)}")
+    if cap and cap.get("ndcg_kept") is not None:
+        _say(out, f.words(
+            f"NDCG@10 med loft / uden loft: {f.number(cap['ndcg_kept'], 2)}; med loft / automatch: "
+            f"{f.number(cap['ndcg_ratio'], 2)}",
+            f"NDCG@10 capped / uncapped: {f.number(cap['ndcg_kept'], 2)}; capped / automatch: "
+            f"{f.number(cap['ndcg_ratio'], 2)}",
+        ))
+
+
+def _exposure_headers(f: Numbers) -> list[str]:
+    return [f.words("maks. pr. opslag", "max per posting"), f.words("gns.", "mean"), "Gini", "top 1 %",
+            f.words("dækning", "coverage")]
+
+
+def _exposure_cells(e: Mapping[str, Any], f: Numbers) -> list[str]:
+    return [f.count(e["max_per_posting"]), f.number(e["mean_per_posting"], 1), f.number(e["gini"], 2),
+            f.percent(e["top1pct_share"], 1, sign=True), f.percent(e["coverage"], 1, sign=True)]
+
+
+def show_recommendation_summary(summary: Mapping[str, Any], lang: str, out: Any = None) -> None:
+    """Exposure of one `recommend` run: the lists served, the model's lists without the cap and Jobnet's automatch
+    for the same citizens, and the most citizens any posting reached in the window with earlier runs counted.
+    """
+    out = out or console()
+    f = Numbers(lang)
+    cap = summary.get("cap")
+    table = _table("", ["", f.words("alternativer", "alternatives"), *_exposure_headers(f)])
+    rows = [(f.words("vist", "served") + (f" ({f.words('loft', 'cap')} {cap['max_per_posting']})" if cap else ""),
+             summary["alternative_share"], summary["model"])]
+    if summary.get("model_uncapped"):
+        rows.append((f.words("model uden loft", "model without cap"), None, summary["model_uncapped"]))
+    rows.append(("automatch", summary["automatch_alternative_share"], summary["automatch"]))
+    for label, alternatives, exposure in rows:
+        table.add_row(label, f.percent(alternatives, 0, sign=True), *_exposure_cells(exposure, f))
+    out.print(table)
+    if cap:
+        _say(out, f.words(
+            f"loft {cap['max_per_posting']} borgere pr. opslag inden for {cap['window_days']} dage: højst "
+            f"{f.count(summary['window_max_per_posting'])} med tidligere kørsler; "
+            f"{f.percent(summary['changed_slots'], 1, sign=True)} af pladserne flyttet af loftet",
+            f"cap {cap['max_per_posting']} citizens per posting within {cap['window_days']} days: at most "
+            f"{f.count(summary['window_max_per_posting'])} with earlier runs counted; "
+            f"{f.percent(summary['changed_slots'], 1, sign=True)} of slots moved by the cap",
+        ))
+    if summary.get("short_lists"):
+        _say(out, f.words(f"{f.count(summary['short_lists'])} borgere fik færre forslag end bedt om",
+                          f"{f.count(summary['short_lists'])} citizens got fewer postings than asked for"))

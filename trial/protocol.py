@@ -176,6 +176,13 @@ class Finance(_Strict):
         return 1.0 if self.daily_cost_unit == "calendar_day" else 5 / 7
 
 
+class Matching(_Strict):
+    """Serving defaults of `trial match recommend`: the exposure cap (none unless set) and its window."""
+
+    max_per_posting: int | None = Field(default=None, ge=1)  # treated citizens a posting may reach within the window
+    window_days: int = Field(default=14, ge=1)
+
+
 IDENTIFYING_COLUMNS = frozenset({"cpr", "person_id", "birth_date", "_row"})
 
 
@@ -192,6 +199,7 @@ class Protocol(_Strict):
     analysis: Analysis = Field(default_factory=Analysis)
     report: Report = Field(default_factory=Report)
     finance: Finance = Field(default_factory=Finance)
+    matching: Matching = Field(default_factory=Matching)
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
