@@ -102,6 +102,51 @@ def _consultants(table: pd.DataFrame) -> np.ndarray:
     return value.to_numpy()
 
 
+# What a consultant may write in the tick column of a list: shown, or not shown (an empty cell is not shown).
+TICKED = frozenset({"x", "ja", "j", "yes", "y", "1", "true", "sand", "✓", "✔", "☑", "☒"})
+NOT_TICKED = frozenset({"", "nej", "n", "no", "0", "false", "falsk"})
+TICK_COLUMNS = ("vist", "shown")
+
+
+def read_confirmations(path: str | Path) -> pd.DataFrame:
+    """A consultant's ticked list (`lists/<person_id>.csv` of `trial match recommend`, or recommendations.csv with
+    a tick column): person_id, posting_id, served_on, shown (bool), consultant_id ("" when the file has none).
+
+    The tick column is `vist` or `shown`; x, ja, 1 or ✓ mean shown, an empty cell, nej or 0 not shown.
+    """
+    table = read_table(path, required=["person_id", "posting_id", "served_on"], optional=["consultant_id"],
+                       one_of=[TICK_COLUMNS])
+    file = table.attrs.get("file")
+    ticks = [c for c in TICK_COLUMNS if c in table]
+    if len(ticks) > 1:
+        raise InputError("columns 'vist' and 'shown' both say whether a posting was shown; keep one", file=file,
+                         row=int(table.attrs.get("header_row", 1)))
+    tick = ticks[0]
+    not_pseudonym = ~table["person_id"].str.fullmatch(r"[0-9a-f]{32}").to_numpy()
+    if not_pseudonym.any():
+        # Never echoed: a CPR number typed into the list must not be printed back.
+        row = int(table[ROW].to_numpy()[not_pseudonym][0])
+        raise InputError("not a pseudonym (32 hexadecimal characters, as the list was written)", file=file, row=row,
+                         column="person_id")
+    _require_text(table, "posting_id")
+    text = table[tick].str.strip().str.lower()
+    unknown = ~(text.isin(TICKED) | text.isin(NOT_TICKED)).to_numpy()
+    if unknown.any():
+        row = int(table[ROW].to_numpy()[unknown][0])
+        raise InputError("not a tick (x, ja, 1 or ✓ for shown; empty, nej or 0 for not shown)", file=file, row=row,
+                         column=tick)
+    frame = pd.DataFrame({
+        "person_id": table["person_id"].to_numpy(),
+        "posting_id": table["posting_id"].to_numpy(),
+        "served_on": to_dates(table, "served_on").dt.strftime("%Y-%m-%d").to_numpy(),
+        "shown": text.isin(TICKED).to_numpy(),
+        "consultant_id": _consultants(table) if "consultant_id" in table else np.full(len(table), ""),
+        "_row": table[ROW].to_numpy(),
+    })
+    frame.attrs["file"] = str(path)
+    return frame
+
+
 def read_postings(path: str | Path) -> pd.DataFrame:
     """One row per posting as given (duplicates across portals are merged later by `matcher.postings`)."""
     from matcher.geo import coordinates

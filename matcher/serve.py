@@ -8,6 +8,7 @@ allocated exactly (matcher.allocation) in the room that the ledger's log of the 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -32,8 +33,8 @@ from matcher.schema import (
     FEATURE_COLUMN,
     FEATURES,
 )
-from trial.errors import ParameterError
-from trial.ledger import Ledger
+from trial.errors import InputError, ParameterError
+from trial.ledger import RECOMMENDATION_FIELDS, Ledger
 
 COLUMNS = ["person_id", "rank", "posting_id", "title", "employer", "postcode", "distance_km", "sources",
            "published_on", "deadline", "outside_desired", "score", "reason_1", "reason_2", "reason_3",
@@ -358,8 +359,57 @@ def shown_time(on: date) -> datetime:
 
 
 def log_shown(ledger: Ledger, recommendations: Recommendations, shown_at: datetime | None = None) -> int:
-    """Append what is shown to the ledger's recommendation log (the analysis reads receipt from it)."""
+    """Append every generated row to the ledger's recommendation log with its place, score, day, model version, cap
+    in force and consultant (status 'generated'); `trial match shown` later records what was actually shown.
+    """
     table = recommendations.table
-    rows = zip(table["person_id"], table["posting_id"], table["rank"].astype(int), strict=True)
-    when = shown_at or shown_time(recommendations.on)
-    return ledger.log_recommendations(list(rows), when) if len(table) else 0
+    if not len(table):
+        return 0
+    logged = ["person_id", "posting_id", "rank", *RECOMMENDATION_FIELDS]
+    rows = table[logged].astype(object).where(table[logged].notna(), None).to_dict("records")
+    return ledger.log_recommendations(rows, shown_at or shown_time(recommendations.on))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `record_shown` appended: confirmations by answer, those already recorded alike or changed, and people."""
+
+    shown: int
+    not_shown: int
+    unchanged: int
+    changed: int
+    citizens: int
+
+
+def record_shown(ledger: Ledger, lists: list[pd.DataFrame], *, consultant: str | None = None,
+                 confirmed_at: datetime | None = None) -> Recorded:
+    """Record consultants' ticked lists (`matcher.inputs.read_confirmations`) in the ledger, after checking that
+    every row names a recommendation the log holds; a bad row in any list records nothing.
+
+    A row's consultant is `consultant` when given, else its file's `consultant_id`, else the one it was generated for.
+    """
+    if consultant is not None and (not re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", consultant)
+                                   or re.fullmatch(r"\d{10}", consultant.replace("-", ""))):
+        raise ParameterError("consultant", "not a consultant pseudonym (up to 64 letters, digits or ._:-, never a CPR "
+                                           "number)")
+    log = ledger.recommendations()
+    generated = log.drop_duplicates(["person_id", "posting_id", "served_on"], keep="last").set_index(
+        ["person_id", "posting_id", "served_on"])["consultant_id"]
+    rows: list[dict[str, Any]] = []
+    for table in lists:
+        keys = pd.MultiIndex.from_frame(table[["person_id", "posting_id", "served_on"]])
+        found = keys.isin(generated.index)
+        if not found.all():
+            first = int(np.flatnonzero(~found)[0])
+            raise InputError(f"posting {table['posting_id'].iat[first]} was not recommended to this person on "
+                             f"{table['served_on'].iat[first]} according to the ledger's log",
+                             file=table.attrs.get("file"), row=int(table["_row"].iat[first]), column="posting_id")
+        given = table["consultant_id"].to_numpy()
+        who = np.where(given != "", given, generated.reindex(keys).fillna("").to_numpy())
+        rows += pd.DataFrame({
+            "person_id": table["person_id"].to_numpy(), "posting_id": table["posting_id"].to_numpy(),
+            "served_on": table["served_on"].to_numpy(), "shown": table["shown"].to_numpy(),
+            "consultant_id": who if consultant is None else consultant,
+        }).to_dict("records")
+    counts = ledger.confirm_shown(rows, confirmed_at or datetime.now(UTC).replace(microsecond=0))
+    return Recorded(**counts, citizens=len({r["person_id"] for r in rows}))

@@ -234,6 +234,8 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
         if cace is not None and cace.estimate is not None:
             lines.append(f"{label} {f.words('blandt modtagere (CACE)', 'among compliers (CACE)')}: "
                          f"{f.number(cace.estimate)} ({f.interval(cace.ci)})")
+    if result.exposure is not None:
+        lines += _exposure_lines(result.exposure, f)
     if e.binary is not None and e.binary.difference is not None:
         b = e.binary.difference
         lines.append(f"{e.binary.name}: {f.words('forskel', 'difference')} {f.number(_times(b.estimate, 100))} "
@@ -252,6 +254,26 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
                  + (", ".join(f"{k} {f.count(v)}" for k, v in problems.items()) if problems
                     else f.words("ingen problemer fundet", "no problems found")))
     lines += [f"{f.words('Note', 'Note')}: {note}" for note in result.notes]
+    return lines
+
+
+def _exposure_lines(x: Any, f: Numbers) -> list[str]:
+    """Issue 16: what receipt counts, how concentrated the treatment arm's recommendations were, and the effects
+    clustered by consultant."""
+    basis = (f.words("bekræftet vist af konsulenten", "confirmed shown by the consultant") if x.receipt_basis == "shown"
+             else f.words("genereret (ingen bekræftelser)", "generated (no confirmations)"))
+    lines = [f"{f.words('Modtagelse', 'Receipt')}: {basis}"]
+    for log in (x.generated, x.shown):
+        if log is not None:
+            lines.append(f"{f.words('Eksponering', 'Exposure')} ({log.basis}, {log.window_days} "
+                         f"{f.words('dage', 'days')}): max {f.count(log.max_per_posting)}, "
+                         f"{f.words('gns.', 'mean')} {f.number(log.mean_per_posting, 2)}, Gini "
+                         f"{f.number(log.gini, 3)}, top 1% {f.percent(log.top1pct_share, 1, sign=True)}")
+    if x.by_consultant is not None:
+        for name, e in x.by_consultant.effects.items():
+            lines.append(f"{name} {f.words('klyngerobust efter konsulent', 'clustered by consultant')}: "
+                         f"{f.number(e.estimate)} ({f.interval(e.ci)}), SE {f.number(e.se, 2)} "
+                         f"({f.words('uklynget', 'unclustered')} {f.number(e.se_unclustered, 2)})")
     return lines
 
 

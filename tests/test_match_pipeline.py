@@ -404,3 +404,58 @@ def test_training_reports_its_phases_and_counted_candidates(world: dict[str, Pat
     assert done == sorted(done) and done[-1] == metrics["hires_linked"]
     saved = json.loads((world["model"] / "model.json").read_text(encoding="utf-8"))
     assert metrics["candidate_pairs"] == saved["metrics"]["candidate_pairs"]  # same model as the CLI trained
+
+
+def test_generated_rows_are_logged_in_full_and_ticked_lists_read_back(world: dict[str, Path]) -> None:
+    """`recommend` logs each row of recommendations.csv with its place, score, day, model version, cap and
+    consultant, and writes each citizen's list with a `vist` column; the lists, ticked, go back through
+    `trial match shown`, and `trial verify` still finds the chain intact.
+    """
+    import shutil
+
+    db = world["tmp"] / "shown.db"
+    shutil.copy(world["db"], db)
+    with Ledger.open(db) as ledger:
+        before = len(ledger.recommendations())
+    cvs = pd.read_csv(world["cvs"], dtype=str).assign(consultant_id=lambda f: [f"K{i % 4}" for i in range(len(f))])
+    cvs.to_csv(world["tmp"] / "cvs-consultants.csv", index=False)
+    out = world["tmp"] / "shown-run"
+    result = _run("match", "recommend", "--model", world["model"], "--db", db, "--cvs",
+                  world["tmp"] / "cvs-consultants.csv", "--postings", world["postings"], "--out", out,
+                  "--on", SERVE_ON.isoformat(), "--max-per-posting", 3)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "recommendations.csv", dtype={"person_id": str, "posting_id": str,
+                                                             "consultant_id": str})
+    with Ledger.open(db) as ledger:
+        logged = ledger.recommendations().iloc[before:]
+    columns = ["person_id", "posting_id", "rank", "score", "served_on", "model_version", "max_per_posting",
+               "window_days", "consultant_id"]
+    pd.testing.assert_frame_equal(logged[columns].astype(str).reset_index(drop=True),
+                                  table[columns].astype(str).reset_index(drop=True))
+    assert set(logged["status"]) == {"generated"} and set(logged["max_per_posting"]) == {3}
+    lists = sorted((out / "lists").glob("*.csv"))
+    assert {p.stem for p in lists} == set(table["person_id"])
+    first = pd.read_csv(lists[0], sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert list(first.columns) == ["person_id", "served_on", "consultant_id", "rank", "posting_id", "title",
+                                   "employer", "deadline", "vist"]
+    assert (first["vist"] == "").all() and first["rank"].tolist() == [str(r) for r in range(1, 11)]
+    for path in lists:  # the consultant ticks the first three postings of every list
+        ticked = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        ticked.loc[:2, "vist"] = "x"
+        ticked.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    shown = _run("match", "shown", *lists, "--db", db)
+    assert shown.exit_code == 0, shown.output
+    people = len(lists)
+    assert shown.output.strip() == (f"{len(table)} rows of {people} list(s) for {people} citizens: {3 * people} shown "
+                                    f"and {len(table) - 3 * people} not shown recorded in {db}; 0 already recorded "
+                                    "alike, 0 changed")
+    with Ledger.open(db) as ledger:
+        confirmed = ledger.confirmations()
+    assert set(confirmed.loc[confirmed["status"] == "shown", "posting_id"]) == set(
+        table.loc[table["rank"] <= 3, "posting_id"])
+    assert (confirmed["consultant_id"].str.fullmatch(r"K[0-3]")).all()
+    assert _run("verify", "--db", db).exit_code == 0
+    # No CPR number reaches the lists either.
+    cprs = pd.read_csv(world["cvs"], dtype=str)["cpr"]
+    text = "".join(p.read_text(encoding="utf-8-sig") for p in lists)
+    assert not any(c in text or c.replace("-", "") in text for c in cprs)

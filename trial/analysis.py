@@ -20,6 +20,7 @@ from scipy import stats
 
 from trial.cox import cox_fit, design_matrix, level_hazard_ratios, ph_test
 from trial.errors import InputError, ParameterError
+from trial.exposure_analysis import RECEIPT, Display, by_consultant, caps_in_force, consultants, displayed, log_exposure
 from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes
 from trial.results import (
     CACE_ASSUMPTIONS,
@@ -40,6 +41,7 @@ from trial.results import (
     DaysSaved,
     Effect,
     Effects,
+    ExposureAnalysis,
     HazardRatio,
     IncidenceCurve,
     InputStamp,
@@ -80,6 +82,7 @@ STEPS = (
     "log-rank",
     "subgroups",
     "receipt",
+    "exposure",
 )
 
 
@@ -661,10 +664,18 @@ def receipt(
     itt: tuple[DaysSaved, DaysSaved],
     replicates: int,
     seed: int,
-) -> tuple[dict[str, ReceiptArm], Cace, Cace, dict[str, int]]:
+    confirmations: pd.DataFrame | None = None,
+) -> tuple[dict[str, ReceiptArm], Cace, Cace, dict[str, int], Display, np.ndarray]:
     """Step: share of each arm who received recommendations, and the complier effects for days saved and days on
-    benefit saved (Wald instrumental variable: ITT / receipt gap; assumptions in `Cace.assumptions`)."""
-    received, quality = shown_in_spell(benefit, recommendations, setting.rules.as_of)
+    benefit saved (Wald instrumental variable: ITT / receipt gap; assumptions in `Cace.assumptions`).
+
+    Receipt means confirmed as shown once any consultant has confirmed a list (`trial match shown`), else generated;
+    the display and who received are returned for the exposure step.
+    """
+    display = displayed(recommendations, confirmations)
+    received, quality = shown_in_spell(benefit, display.rows, setting.rules.as_of)
+    if display.basis == "shown":
+        quality["recommendations_without_confirmation"] = display.unconfirmed
     out: dict[str, ReceiptArm] = {}
     for arm in (setting.control, setting.treatment):
         mine = benefit["arm"].to_numpy() == arm
@@ -677,7 +688,36 @@ def receipt(
     on_benefit = complier_effect(
         benefit, "benefit_time", "benefit_ended", received, itt[1], setting, replicates, rng, "benefit_days_saved"
     )
-    return out, days, on_benefit, quality
+    assumptions = [*CACE_ASSUMPTIONS[:-1], RECEIPT[display.basis]]
+    days, on_benefit = (c.model_copy(update={"assumptions": assumptions}) for c in (days, on_benefit))
+    return out, days, on_benefit, quality, display, received
+
+
+def exposure(
+    display: Display,
+    recommendations: pd.DataFrame,
+    benefit: pd.DataFrame,
+    frame: pd.DataFrame,
+    received: np.ndarray,
+    protocol: Any,
+    setting: Setting,
+) -> ExposureAnalysis:
+    """Step: exposure of what the treatment arm was generated and (when confirmed) shown, beside receipt, and the
+    intention-to-treat and complier effects with standard errors clustered by consultant (`trial.exposure_analysis`).
+    """
+    caps, window = caps_in_force(recommendations)
+    window = window or protocol.matching.window_days
+    generated = displayed(recommendations, None).rows
+    return ExposureAnalysis(
+        receipt_basis=display.basis,
+        receipt_definition=RECEIPT[display.basis],
+        generated=log_exposure(generated, "generated", window, caps),
+        shown=log_exposure(display.rows, "shown", window, caps) if display.basis == "shown" else None,
+        confirmed_not_shown=display.confirmed_not_shown,
+        unconfirmed=display.unconfirmed,
+        by_consultant=by_consultant(benefit, frame, setting.treatment, received,
+                                    consultants(display, recommendations), setting.horizon, setting.alpha),
+    )
 
 
 # --- accounting and provenance ------------------------------------------------------------------------------------
@@ -804,11 +844,13 @@ def analyse(
     recommendations: pd.DataFrame | None = None,
     inputs: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    confirmations: pd.DataFrame | None = None,
 ) -> AnalysisResult:
     """The intention-to-treat analysis of a trial (the result of `trial analyse`).
 
     `allocations` needs person_id, arm, randomised_on (and stratum and the protocol's covariates for the stratified
-    and adjusted estimates); `spells` needs person_id, start, end, exit. Nothing here reads files or the ledger.
+    and adjusted estimates); `spells` needs person_id, start, end, exit; `recommendations` and `confirmations` are
+    the ledger's logs (`Ledger.recommendations`, `Ledger.confirmations`). Nothing here reads files or the ledger.
     """
     if bootstrap is not None and bootstrap < 0:
         raise ParameterError("bootstrap", f"replicates must be 0 or more; got {bootstrap}")
@@ -845,13 +887,15 @@ def analyse(
     step("subgroups")
     levels, interactions, subgroup_notes = subgroups(frame, list(protocol.analysis.subgroups), setting)
     step("receipt")
-    received = cace = cace_benefit = None
+    received = cace = cace_benefit = exposed = None
     quality = dict(table.data_quality)
     if recommendations is not None:
-        received, cace, cace_benefit, receipt_quality = receipt(
-            frame, benefit, recommendations, setting, (saved, benefit_saved), replicates, seed
+        received, cace, cace_benefit, receipt_quality, display, who = receipt(
+            frame, benefit, recommendations, setting, (saved, benefit_saved), replicates, seed, confirmations
         )
         quality |= receipt_quality
+        step("exposure")
+        exposed = exposure(display, recommendations, benefit, frame, who, protocol, setting)
 
     if binary is not None:
         quality["binary_outcome_missing"] = binary.missing
@@ -889,4 +933,5 @@ def analyse(
         notes=[*notes, *window_notes, *adjust_notes, *cox_notes, *logrank_notes, *subgroup_notes, *primary_notes],
         primary=headline,
         meta=meta(protocol, setting, inputs or {}, replicates, seed),
+        exposure=exposed,
     )

@@ -43,6 +43,7 @@ class Evaluation:
     withdrawals: pd.DataFrame | None = None
     recommendations: pd.DataFrame | None = None
     screening: pd.DataFrame | None = None
+    confirmations: pd.DataFrame | None = None  # issue 16: what consultants confirmed they showed
     ledger_head: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
 
@@ -55,6 +56,7 @@ class Evaluation:
             as_of,
             withdrawals=self.withdrawals,
             recommendations=self.recommendations,
+            confirmations=self.confirmations,
             inputs=self.inputs,
             **options,
         )
@@ -113,7 +115,7 @@ def load_evaluation(
         return ({"path": str(path)} if record_paths else {}) | {"sha256": sha256_file(path)} | more
 
     evaluation_inputs: dict[str, Any] = {}
-    ledger_protocol = withdrawals = recommendations = screening = head = None
+    ledger_protocol = withdrawals = recommendations = screening = head = confirmations = None
     if db is not None:
         from trial.ledger import Ledger
 
@@ -123,6 +125,8 @@ def load_evaluation(
             screening = ledger.screening()
             log = ledger.recommendations()
             recommendations = log if len(log) else None
+            confirmed = ledger.confirmations()
+            confirmations = confirmed if len(confirmed) else None
             head = ledger.head_hash()
         evaluation_inputs["ledger"] = stamp(db, head_hash=head)
     chosen = load_protocol(protocol) if protocol is not None else ledger_protocol
@@ -144,6 +148,7 @@ def load_evaluation(
         withdrawals=withdrawals,
         recommendations=recommendations,
         screening=screening,
+        confirmations=confirmations,
         ledger_head=head,
         inputs=evaluation_inputs,
     )

@@ -454,6 +454,7 @@ class AnalysisResult(Result):
     notes: list[str]
     meta: Meta
     primary: PrimaryEffect | None = None  # issue 13
+    exposure: ExposureAnalysis | None = None  # issue 16: receipt's basis, exposure, effects clustered by consultant
 
     @property
     def control(self) -> ArmSummary:
@@ -682,6 +683,71 @@ class ReportInputs(Result):
     baseline: list[BaselineRow] = Field(default_factory=list, description="Rows of trial.status.baseline_table.")
     savings: SavingsResult | None = Field(default=None, description="None without target groups or an estimate.")
     ledger_head: str | None = None
+
+
+# === exposure and receipt of the recommendations (issue 16) =========================================================
+# Kept in one section; the field it adds to AnalysisResult is marked "issue 16".
+
+
+class LogExposure(Result):
+    """How concentrated the treatment arm's recommendations were across postings, counted as `trial match recommend`
+    counts them: distinct citizens per posting within windows of `window_days` days.
+    """
+
+    basis: Literal["shown", "generated"] = Field(description="Rows confirmed as shown, or every row generated.")
+    citizens: int
+    postings: int = Field(description="Distinct postings recommended.")
+    slots: int = Field(description="Recommendations, all lists together.")
+    max_per_posting: int = Field(description="The most citizens one posting reached within any window.")
+    mean_per_posting: Number = Field(description="Citizens per recommended posting and window, on average.")
+    gini: Number = Field(description="Gini coefficient of the citizens per posting and window.")
+    top1pct_share: Number = Field(description="Share of all slots taken by the most-shown 1% of postings.")
+    window_days: int
+    caps: list[int] = Field(default_factory=list, description="Caps (max_per_posting) the log records in force.")
+
+
+class ClusteredEffect(Effect):
+    """An effect in days saved (control − treatment) with its standard error clustered by consultant."""
+
+    estimand: Literal["itt", "cace"] = Field(description="Intention to treat, or the complier effect.")
+    outcome: str | None = Field(default=None, description="The key of effects it re-estimates.")
+    se_unclustered: Number = Field(default=None, description="The same estimate's heteroskedasticity-robust SE.")
+
+
+class ConsultantClusters(Result):
+    """Intention-to-treat and complier effects with standard errors clustered by the consultant the log names."""
+
+    method: str
+    consultants: int = Field(description="Distinct consultants named in the recommendation log.")
+    people_with_consultant: int = Field(description="People randomised whose consultant the log names.")
+    people: int = Field(description="People randomised by the data cut (the days-on-benefit analysis).")
+    effects: dict[str, ClusteredEffect] = Field(
+        description="benefit_days_saved, days_saved and their complier effects cace_benefit_days_saved, "
+        "cace_days_saved (when anyone received recommendations)."
+    )
+    notes: list[str] = Field(default_factory=list)
+
+
+class ExposureAnalysis(Result):
+    """What the treatment arm was shown: which log rows receipt counts, the exposure of what was generated and of
+    what was confirmed shown, and the effects clustered by consultant.
+    """
+
+    receipt_basis: Literal["shown", "generated"] = Field(
+        description="'shown' once any consultant confirmed what was shown (trial match shown), else 'generated'."
+    )
+    receipt_definition: str
+    generated: LogExposure | None = None
+    shown: LogExposure | None = Field(default=None, description="None until consultants confirm what they showed.")
+    confirmed_not_shown: int = Field(default=0, description="Generated rows a consultant confirmed as not shown.")
+    unconfirmed: int = Field(default=0, description="Generated rows without a confirmation (basis 'shown' only).")
+    by_consultant: ConsultantClusters | None = Field(
+        default=None, description="None when the log names no consultant."
+    )
+
+
+AnalysisResult.model_rebuild()
+ReportInputs.model_rebuild()
 
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.json"

@@ -160,3 +160,31 @@ def recommend(
                f"{r['not_enrolled']}, withdrawn {r['withdrawn']})")
     if result.summary is not None:
         show_recommendation_summary(result.summary.to_dict(), language)
+
+
+@match_app.command("shown")
+def shown(
+    files: list[Path] = typer.Argument(..., help="Ticked lists: lists/<person_id>.csv of a recommend run, or any "
+                                                 "table with person_id, posting_id, served_on and a tick column."),
+    db: Path = typer.Option(..., "--db", help="The trial ledger whose recommendation log the lists came from."),
+    consultant: str | None = typer.Option(None, "--consultant", metavar="ID",
+                                          help="The confirming consultant's pseudonym (default: the list's "
+                                               "consultant_id, else the consultant it was generated for)."),
+    allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
+) -> None:
+    """Record which recommendations the consultant actually showed: the lists of `trial match recommend` with the
+    column `vist` ticked (x, ja, 1 or ✓ = shown; empty, nej or 0 = not shown). The analysis then counts receipt as
+    shown, not merely generated. A list read again changes nothing; a changed tick is recorded and counts from then.
+
+    Example: trial match shown forslag/lists/*.csv --db bc16.db
+    """
+    from matcher.inputs import read_confirmations
+    from matcher.serve import record_shown
+    from trial.ledger import Ledger
+
+    lists = [read_confirmations(path) for path in files]
+    with Ledger.open(db, allow_network_drive=allow_network_drive) as ledger:
+        recorded = record_shown(ledger, lists, consultant=consultant)
+    typer.echo(f"{sum(len(t) for t in lists)} rows of {len(files)} list(s) for {recorded.citizens} citizens: "
+               f"{recorded.shown} shown and {recorded.not_shown} not shown recorded in {db}; {recorded.unchanged} "
+               f"already recorded alike, {recorded.changed} changed")
