@@ -135,7 +135,26 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
         balance.add_row(row["variable"], row["level"] or f.words("gns. (sd)", "mean (sd)"), *cells,
                         smd if row["smd"] is None or smd.startswith("-") else "+" + smd)
     out.print(balance)
+    if report.get("clusters") is not None:
+        show_clusters(report, arms, f, out)
     _say(out, f"{f.words('ledgerens hoved', 'ledger head')} {report['ledger_head']}")
+
+
+def show_clusters(report: Mapping[str, Any], arms: Sequence[str], f: Numbers, out: Any) -> None:
+    """A two-stage ledger's clusters by saturation: the drawn share beside the enrolled and treated share."""
+    table = _table(f.words("Klynger efter mætning (planlagt andel i indsatsgruppen)",
+                           "Clusters by saturation (planned treated share)"),
+                   [f.words("klynge", "cluster"), f.words("mætning", "saturation"), f.words("tilmeldt", "enrolled"),
+                    f.words("i indsatsgruppen", "treated"), f.words("andel", "share")])
+    for row in report["clusters"]:
+        table.add_row(row["cluster"], f.percent(row["saturation"], 0, sign=True), f.count(row["enrolled"]),
+                      f.count(row["treated"]), f.percent(row["treated_share"], 1, sign=True))
+    out.print(table)
+    _say(out, f.words("Pr. mætning", "By saturation") + ": " + "; ".join(
+        f"{f.percent(float(level), 0, sign=True)}: {f.count(b['clusters'])} "
+        + f.words("klynger", "clusters") + f", {f.count(b['enrolled'])} " + f.words("tilmeldt", "enrolled")
+        + f", {f.percent(b['treated_share'], 1, sign=True)} " + f.words("i indsatsgruppen", "treated")
+        for level, b in report["by_saturation"].items()))
 
 
 # --- analysis -----------------------------------------------------------------------------------------------------
