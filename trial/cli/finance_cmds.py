@@ -16,6 +16,14 @@ DEFAULT_CONTROL_MEDIAN = 49.0
 DEFAULT_COMPETING_SHARE = 0.2
 
 
+def parse_design(value: str) -> str:
+    """individual or two-stage (also written two_stage)."""
+    text = str(value).strip().lower().replace("_", "-")
+    if text not in ("individual", "two-stage"):
+        raise typer.BadParameter(f"'{value}' is not a design; use individual or two-stage")
+    return text
+
+
 @app.command("savings")
 def savings_command(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML with a [finance] section."),
@@ -112,16 +120,41 @@ def power_command(
     power: float = decimal_option("--power", default=0.8, help="Power to aim for, a share between 0 and 1 (0.8)."),
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
+    design: str = typer.Option(
+        "individual", "--design", parser=parse_design, metavar="individual|two-stage",
+        help="two-stage: detectable direct, spillover and net effects of a saturation design (Baird et al. 2018).",
+    ),
+    clusters: int | None = typer.Option(None, "--clusters", min=2, help="Two-stage: clusters (e.g. jobcentres)."),
+    cluster_size: int | None = typer.Option(
+        None, "--cluster-size", min=2, help="Two-stage: participants per cluster."
+    ),
+    icc: float | None = decimal_option("--icc", help="Two-stage: intra-cluster correlation of days on benefit."),
+    saturations: str | None = typer.Option(
+        None, "--saturations", metavar="LIST", help="Two-stage: treated shares, 0 first, e.g. 0,0.5,0.8 (or "
+        "0;0,5;0,8); default the protocol's.",
+    ),
 ) -> None:
     """Participants and months of enrolment to detect days on benefit saved, or the effect a size or inflow detects.
 
+    With --design two-stage: the direct, spillover and net effects K clusters of M people can detect.
+
     Example: trial power --protocol protocols/bc16-jobmatch.toml --control-median 49 --inflow-per-month 150
+    Example: trial power --protocol protocols/bc16-rollout.toml --design two-stage --clusters 45 --cluster-size 60
+    --icc 0.02 --saturations 0,0.5,0.8
     """
     from trial.errors import TrialError
 
     if history is not None and (control_median is not None or competing_share is not None):
         raise TrialError("give either --control-median (and --competing-share) or --history, not both")
     _check_power_options(power, control_median, weibull_shape, inflow_per_month, enrolment_months, days_saved)
+    if design == "two-stage":
+        _two_stage_power(protocol, clusters, cluster_size, icc, saturations, power, control_median, competing_share,
+                         weibull_shape, history, json_file, lang)
+        return
+    given = [flag for flag, value in (("--clusters", clusters), ("--cluster-size", cluster_size), ("--icc", icc),
+                                      ("--saturations", saturations)) if value is not None]
+    if given:
+        raise TrialError(f"{given[0]} belongs to --design two-stage")
 
     from reports.terminal import show_power
     from trial.power import history_control, parametric_control, plan
@@ -148,6 +181,51 @@ def power_command(
     result["control"]["assumed_default"] = history is None and (control_median is None or competing_share is None)
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_power(result, title, lang))
+
+
+def _shares(text: str) -> list[float]:
+    """Treated shares typed as 0,0.5,0.8 or, with Danish decimal commas, 0;0,5;0,8."""
+    from trial.errors import TrialError
+
+    parts = text.split(";") if ";" in text else text.split(",")
+    try:
+        return [float(part.strip().replace(",", ".")) for part in parts if part.strip()]
+    except ValueError:
+        raise TrialError(f"--saturations: '{text}' is not a list of shares; write e.g. 0,0.5,0.8 or 0;0,5;0,8"
+                         ) from None
+
+
+def _two_stage_power(
+    protocol: Path, clusters: int | None, cluster_size: int | None, icc: float | None, saturations: str | None,
+    power: float, control_median: float | None, competing_share: float | None, weibull_shape: float,
+    history: Path | None, json_file: Path | None, lang: str | None,
+) -> None:  # fmt: skip
+    """`trial power --design two-stage`: one call to trial.saturation_power.plan, shown or written as JSON."""
+    from trial.errors import TrialError
+
+    missing = [flag for flag, value in (("--clusters", clusters), ("--cluster-size", cluster_size), ("--icc", icc))
+               if value is None]
+    if missing:
+        raise TrialError(f"--design two-stage needs {', '.join(missing)}")
+    if not 0 <= float(icc) < 1:
+        raise TrialError(f"--icc: must lie in [0, 1); got {icc:g}")
+    levels = _shares(saturations) if saturations is not None else None
+    from reports.terminal import show_two_stage_power
+    from trial.power import history_control, parametric_control
+    from trial.protocol import load_protocol
+    from trial.saturation_power import TwoStageDesign, plan
+
+    proto = load_protocol(protocol)
+    if history is not None:
+        curve = history_control(history, proto)
+    else:
+        median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
+        share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
+        curve = parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)
+    result = plan(TwoStageDesign.of(proto, int(clusters), int(cluster_size), float(icc), levels, power), curve)
+    result["control"]["assumed_default"] = history is None and (control_median is None or competing_share is None)
+    title = proto.title if language(lang, proto) == "da" else (proto.title_en or proto.title)
+    emit_json(result, json_file, lambda: show_two_stage_power(result, title, language(lang, proto)))
 
 
 def _check_power_options(
