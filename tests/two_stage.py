@@ -92,3 +92,66 @@ def synthetic_trial(
     })
     allocations = frame.drop(columns=["end", "exit"])
     return allocations, spells, {}
+
+
+def market_trial_in_memory(
+    seed: int,
+    *,
+    claimants: int = 6000,
+    clusters: int = 24,
+    displacement: float = 0.5,
+    effect_days: float = 20.0,
+    weeks: int = 26,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, object], str]:
+    """A simulated two-stage trial without files or ledger, for studies over many seeds: the simulator's claimants
+    and job market, stage one and two drawn by the toolkit's own functions (stratum = cluster, BC16's rules).
+
+    Returns allocations, spells (for `trial.outcomes.build_outcomes`), the truth and the data cut.
+    """
+    from fractions import Fraction
+
+    from trial.clusters import draw_saturations
+    from trial.protocol import Randomisation
+    from trial.randomise import BlockRandomiser
+    from trial.simulate.claimants import extract_dates, make_claimants
+    from trial.simulate.market import MarketModel, estimand_truth, market_trial
+
+    rng = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 15, 9]).spawn(3)]
+    start = date(2025, 1, 6)
+    people, _ = make_claimants(rng[0], claimants, start, weeks=weeks)
+    names = [f"Jobcenter {k:02d}" for k in range(clusters)]
+    sizes = np.exp(0.5 * rng[1].standard_normal(clusters))
+    people["jobcenter_unit"] = np.array(names)[rng[1].choice(clusters, size=len(people), p=sizes / sizes.sum())]
+    design = Randomisation(block_sizes=[2, 4, 6], design="two_stage", cluster="jobcenter_unit", clusters=names,
+                           saturations=[0.0, 0.5, 0.8])
+    key = f"simulated secret {seed}".encode()
+    saturations = draw_saturations(design, key).saturations
+    origin = pd.to_datetime(people["extract_on"])
+    registered = (origin - pd.to_datetime(people["registered_on"])).dt.days
+    eligible = people[(people["education_level"] == "LVU") & (people["benefit"] == "dagpenge") & people["has_cv"]
+                      & (registered <= 28).to_numpy()].sort_values("extract_on", kind="stable")
+    randomiser = BlockRandomiser(key, [("treatment", 1), ("control", 1)], [2, 4, 6],
+                                 roles={"treatment": "treatment", "control": "control"})
+    positions: dict[str, int] = {}
+    arms = []
+    for cluster in eligible["jobcenter_unit"]:
+        position = positions.get(cluster, 0)
+        positions[cluster] = position + 1
+        level = Fraction(saturations[cluster]).limit_denominator(20)
+        arms.append(randomiser.assign(cluster, position, level).arm)
+    arm_of = pd.Series(arms, index=eligible["cpr"].to_numpy())
+    dates = extract_dates(start, weeks)
+    cut = pd.Timestamp(dates[-1]) + pd.Timedelta(days=182)
+    data = market_trial(rng[2], people, arm_of, saturations, MarketModel(displacement=displacement,
+                        effect_days=effect_days), first_day=pd.Timestamp(dates[0]),
+                        days=(dates[-1] - dates[0]).days + 183, treatment_arm="treatment", horizon=182, data_cut=cut)
+    allocations = pd.DataFrame({
+        "person_id": eligible["cpr"].to_numpy(), "arm": arms, "stratum": eligible["jobcenter_unit"].to_numpy(),
+        "randomised_on": pd.to_datetime(eligible["extract_on"]).to_numpy(),
+        "cluster": eligible["jobcenter_unit"].to_numpy(),
+        "saturation": eligible["jobcenter_unit"].map(saturations).to_numpy(),
+    })
+    spells = data.spells.rename(columns={"cpr": "person_id"})
+    spells["end"] = pd.to_datetime(spells["end"].replace("", None))
+    truth = estimand_truth(data.persons, "treatment", 182, randomised_by=cut)
+    return allocations, spells, truth, cut.date().isoformat()

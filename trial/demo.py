@@ -71,7 +71,9 @@ def init_and_enrol(
     secret = load_secret(data / "secret.key")
     files = weekly_files(data, as_of)
     totals: dict[str, Any] = {"files": len(files), "read": 0, "excluded": 0, "already_enrolled": 0, "enrolled": {}}
-    with Ledger.create(db, protocol, protocol_path.read_text(encoding="utf-8")) as ledger:
+    # A two-stage protocol draws its clusters' saturations from the secret at init.
+    key = secret if protocol.randomisation.two_stage else None
+    with Ledger.create(db, protocol, protocol_path.read_text(encoding="utf-8"), secret=key) as ledger:
         for number, (path, day) in enumerate(files, start=1):
             progress(f"enrol {path.name}", number - 1, len(files))
             result = enrol_file(ledger, path, secret=secret, as_of=day, protocol=protocol)

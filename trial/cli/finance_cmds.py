@@ -157,17 +157,12 @@ def power_command(
         raise TrialError(f"{given[0]} belongs to --design two-stage")
 
     from reports.terminal import show_power
-    from trial.power import history_control, parametric_control, plan
+    from trial.power import plan
     from trial.protocol import load_protocol
 
     proto = load_protocol(protocol)
     lang = language(lang, proto)
-    if history is not None:
-        curve = history_control(history, proto)
-    else:
-        median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
-        share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
-        curve = parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)
+    curve = _control_curve(proto, history, control_median, competing_share, weibull_shape)
     result = plan(
         proto,
         curve,
@@ -211,21 +206,27 @@ def _two_stage_power(
         raise TrialError(f"--icc: must lie in [0, 1); got {icc:g}")
     levels = _shares(saturations) if saturations is not None else None
     from reports.terminal import show_two_stage_power
-    from trial.power import history_control, parametric_control
     from trial.protocol import load_protocol
     from trial.saturation_power import TwoStageDesign, plan
 
     proto = load_protocol(protocol)
-    if history is not None:
-        curve = history_control(history, proto)
-    else:
-        median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
-        share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
-        curve = parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)
+    curve = _control_curve(proto, history, control_median, competing_share, weibull_shape)
     result = plan(TwoStageDesign.of(proto, int(clusters), int(cluster_size), float(icc), levels, power), curve)
     result["control"]["assumed_default"] = history is None and (control_median is None or competing_share is None)
     title = proto.title if language(lang, proto) == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_two_stage_power(result, title, language(lang, proto)))
+
+
+def _control_curve(proto: object, history: Path | None, control_median: float | None,
+                   competing_share: float | None, weibull_shape: float) -> object:  # fmt: skip
+    """The control arm: the history's Kaplan-Meier curves, or the parametric curve (defaults filled in)."""
+    from trial.power import history_control, parametric_control
+
+    if history is not None:
+        return history_control(history, proto)
+    median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
+    share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
+    return parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)  # type: ignore[attr-defined]
 
 
 def _check_power_options(
