@@ -221,6 +221,8 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
         p = result.primary
         lines.append(f"{f.words('Primært effektmål', 'Primary effect')} [{p.name}]: {f.number(p.estimate)} "
                      f"({level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
+    if e.spillover is not None:
+        lines += _spillover_lines(e.spillover, f, level)
     if e.benefit_days_saved is not None:
         lines.append(_days_line(f.words("Sparede dage på ydelse (indeksforløbet, alle afgange)",
                                         "Days on benefit saved (index spell, any exit)"),
@@ -274,6 +276,28 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
     return lines
 
 
+def _spillover_lines(found: Any, f: Numbers, level: str) -> list[str]:
+    """A two-stage analysis: the four estimands pooled and by saturation, with their cluster-bootstrap intervals."""
+    ci = f.words("KI", "CI")
+    names = {"direct": f.words("direkte", "direct"), "total_on_treated": f.words("samlet for indsatsgruppen",
+             "total on the treated"), "spillover_on_untreated": f.words("spillover på ikke-indsats",
+             "spillover on the untreated"), "net_per_person": f.words("netto pr. person", "net per person")}
+
+    def parts(block: Any) -> str:
+        return "; ".join(f"{label} {f.number(getattr(block, key).estimate)} ({f.interval(getattr(block, key).ci)})"
+                         for key, label in names.items() if getattr(block, key) is not None)
+
+    clusters = ", ".join(f"{f.percent(float(s), 0, sign=True)}: {n}" for s, n in found.clusters.items())
+    lines = [f.words("To-trins-design, sparede dage på ydelse (klynge-bootstrap, ", "Two-stage design, days on benefit "
+                     "saved (cluster bootstrap, ") + f"{level} {ci}; " + f.words("klynger", "clusters")
+             + f" {clusters}): {parts(found)}"]
+    for key, block in found.by_saturation.items():
+        lines.append(f"  {f.words('mætning', 'saturation')} {f.percent(float(key), 0, sign=True)}: {parts(block)}")
+    if found.icc is not None and found.icc.estimate is not None:
+        lines.append(f"  ICC {f.number(found.icc.estimate, 3)}")
+    return lines
+
+
 def _times(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
 
@@ -313,6 +337,8 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
             f"year and savings from year {plan.savings_from_year}",
         ))
     _population_table(r, f, lang, out)
+    if r.displacement is not None:
+        show_gross_and_net(r, f, lang, out)
     if r.target_groups:
         _scenario_table(r, f, lang, out)
     conv = r.conversations
@@ -390,6 +416,33 @@ def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None
             + ("the investment pays back over the period." if pop.ci_above_break_even
                else "payback over the period is not yet secured."),
         ))
+
+
+def show_gross_and_net(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """Gross (direct) and net (displacement included) savings side by side, or why the savings are gross."""
+    d = r.displacement
+    assert d is not None
+    if d.design == "two_stage":
+        table = _table(f.words("Brutto og netto: fortrængning", "Gross and net: displacement"),
+                       ["", f.words("Dage pr. person", "Days per person"), f.words("Pr. år", "Per year"),
+                        f.words("Nutidsværdi", "Net present value")])
+        for label, effect, year, npv in (
+            (f.words("Brutto (direkte effekt)", "Gross (direct effect)"), d.gross, d.gross_per_year, d.gross_npv),
+            (f.words("Netto (med fortrængning)", "Net (displacement included)"), d.net, d.net_per_year, d.net_npv),
+        ):
+            days = "–" if effect is None else (f"{f.number(effect.estimate, 2)}"
+                                               + ("" if effect.ci is None else f" ({f.interval(effect.ci, 2)})"))
+            money = _money_span(year, r.currency, f)
+            table.add_row(label, days, money, _money_span(npv, r.currency, f))
+        out.print(table)
+    _say(out, d.note_da if lang == "da" else d.note_en)
+
+
+def _money_span(value: Any, currency: str, f: Numbers) -> str:
+    if value is None or value.estimate is None:
+        return "–"
+    text = f.money(value.estimate, currency)
+    return text if value.ci is None else f"{text} ({f.money(value.ci[0], currency)} – {f.money(value.ci[1], currency)})"
 
 
 def _scenario_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:

@@ -666,6 +666,10 @@ class SavingsResult(Result):
     effect: SavingsEffect | None = None
     trial_population: PopulationSavings | None = None
     appraisal: Appraisal | None = None
+    # issue 15
+    displacement: DisplacementSavings | None = Field(
+        default=None, description="From an analysis: gross and net side by side (two-stage), or why they are gross."
+    )
 
     def to_json(self) -> str:
         """The JSON of `trial savings --json`."""
@@ -783,6 +787,25 @@ class Spillover(SpilloverEffects):
     method: str = ""
 
 
+class DisplacementSavings(Result):
+    """Gross and net savings of the trial's population side by side, or the note that savings are gross.
+
+    Gross: the direct effect (the treated against the untreated of the same jobcentres), what an individual trial
+    measures. Net: everyone in treated jobcentres against pure-control ones, the displacement of the untreated
+    included — what a roll-out saves. The net is the figure `effect` multiplies.
+    """
+
+    design: Literal["two_stage", "individual"]
+    gross: SavingsEffect | None = None
+    net: SavingsEffect | None = None
+    gross_per_year: Estimate | None = None
+    net_per_year: Estimate | None = None
+    gross_npv: Estimate | None = None
+    net_npv: Estimate | None = None
+    note_da: str
+    note_en: str
+
+
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.json"
 
 
@@ -800,6 +823,7 @@ def analysis_schema() -> str:
 Effects.model_rebuild()  # issue 15: Effects refers to Spillover, defined in its own section below Effects
 AnalysisResult.model_rebuild()
 ReportInputs.model_rebuild()
+SavingsResult.model_rebuild()
 
 if __name__ == "__main__":  # python -m trial.results: rewrite docs/analysis.schema.json from the model
     SCHEMA_PATH.write_text(analysis_schema(), encoding="utf-8")

@@ -45,6 +45,8 @@ def savings_command(
 ) -> None:
     """Kroner from days on benefit saved: the trial's population, the seed's scenarios, net present value, break-even.
 
+    From a two-stage analysis the net effect (displacement included) is multiplied, the gross one shown beside it.
+
     Example: trial savings --protocol protocols/bc16-jobmatch.toml --days-saved 1 --ci 0.2 1.8
     """
     from trial.errors import TrialError
@@ -63,10 +65,11 @@ def savings_command(
 
     proto = load_protocol(protocol)
     lang = language(lang, proto)
-    name, note = "given", ""
+    name, note, gross, design = "given", "", None, None
     if analysis is not None:
         effects = effects_from_analysis(analysis, proto)
         days_saved, ci, name, note = effects["days_saved"], effects["ci"], effects["name"], effects["note"]
+        gross, design = effects["gross"], effects["design"]
         if share is None and effects["share"] is not None:
             share, share_ci = effects["share"], effects["share_ci"]
     eligible = None
@@ -80,7 +83,8 @@ def savings_command(
     if not proto.finance.target_groups and proto.finance.conversations is None:
         raise TrialError(f"{protocol}: the protocol has no [finance] target groups or conversations model")
     result = savings(
-        proto, days_saved, ci, share=share, share_ci=share_ci, effect_name=name, effect_note=note, eligible=eligible
+        proto, days_saved, ci, share=share, share_ci=share_ci, effect_name=name, effect_note=note, eligible=eligible,
+        gross=gross, design=design,
     )
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_savings(result, title, lang))
