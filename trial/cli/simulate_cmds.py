@@ -94,21 +94,40 @@ def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for everything the demo makes."),
     claimants: int | None = typer.Option(None, "--claimants", min=100, help="Claimants to simulate (default 16000)."),
     seed: int = typer.Option(1, "--seed", help="Random seed of the simulation."),
+    design: str = typer.Option(
+        "individual", "--design", parser=parse_design, metavar="individual|two-stage",
+        help="two-stage: the roll-out protocol's saturation design in a job market with displacement.",
+    ),
+    clusters: int | None = typer.Option(None, "--clusters", min=6, help="Two-stage: jobcentres (default 45)."),
+    displacement: float | None = decimal_option(
+        "--displacement", help="Two-stage: share of the treated's gain taken from others (default 0.5).",
+    ),
 ) -> None:
     """Run the whole trial on simulated data: simulate, init, enrol weekly, match, analyse, report, savings.
 
     Steps whose part of the toolkit is not built yet are skipped with one line. A folder from an earlier demo is
-    replaced; any other non-empty folder is refused.
+    replaced; any other non-empty folder is refused. With --design two-stage each spillover estimate is printed
+    beside its truth.
 
     Example: trial demo --out demo-output
+    Example: trial demo --out demo-two-stage --design two-stage --displacement 0.5
     """
-    from trial.demo import DEMO_CLAIMANTS, run_demo
+    from trial.errors import TrialError
+
+    if design == "individual" and (clusters is not None or displacement is not None):
+        raise TrialError("--clusters and --displacement belong to --design two-stage")
+    if displacement is not None and not 0 <= displacement <= 1:
+        raise TrialError(f"--displacement: must be a share between 0 and 1; got {displacement:g}")
+    from trial.demo import DEMO_CLAIMANTS, DEMO_DISPLACEMENT, run_demo
 
     def say(line: str) -> None:
         typer.echo(line)
 
+    extra = {"design": "two_stage", "clusters": clusters,
+             "displacement": DEMO_DISPLACEMENT if displacement is None else displacement} if design != "individual" \
+        else {}
     with progress_bar() as step:
-        result = run_demo(out, claimants=claimants or DEMO_CLAIMANTS, seed=seed, say=say, progress=step)
+        result = run_demo(out, claimants=claimants or DEMO_CLAIMANTS, seed=seed, say=say, progress=step, **extra)
     typer.echo("")
     if result.get("report"):
         typer.echo(f"Rapporten / the report: {result['report']}")
