@@ -388,6 +388,9 @@ def effects_of(result: Any, protocol: Protocol, path: Path) -> dict[str, Any]:
     from trial.analysis import days_effect_name
 
     spillover = result.effects.spillover
+    if spillover is not None and (spillover.net_per_person is None or spillover.direct is None):
+        raise InputError("the two-stage analysis has no net or direct effect yet (no pure-control or treated "
+                         "jobcentre with people by its data cut); its savings cannot be told", file=path)
     if spillover is not None and spillover.net_per_person is not None and spillover.direct is not None:
         out = {"name": "spillover.net_per_person", "design": "two_stage", "share": None, "share_ci": None,
                "note": "two-stage design: the net effect per person in treated clusters against pure-control ones"}
