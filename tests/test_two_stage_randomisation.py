@@ -340,3 +340,22 @@ def test_an_allocation_file_of_a_two_stage_trial_is_checked(tmp_path: Path, cell
     with pytest.raises(Exception) as caught:
         load_allocations(allocations=path, protocol=protocol)
     assert str(caught.value) == f"{path}, {message}"
+
+
+def test_an_individual_ledger_exports_and_reports_as_before(tmp_path: Path) -> None:
+    """No cluster draw, no cluster keys in enrolment rows, the same export columns and status keys."""
+    db = tmp_path / "bc16.db"
+    assert run("init", "--protocol", BC16, "--db", db).exit_code == 0
+    file = write(tmp_path / "w.csv", cluster_rows(80, seed=3, as_of=AS_OF))
+    assert run("enrol", file, "--db", db, "--as-of", AS_OF).exit_code == 0
+    with Ledger.open(db) as ledger:
+        assert ledger.cluster_saturations() is None and ledger.count("clusters") == 0
+        body = json.loads(ledger.db.execute("SELECT body FROM log WHERE kind = 'enrolment'").fetchone()[0])
+    assert "cluster" not in body and "saturation" not in body
+    assert run("export", "--db", db, "--out", tmp_path / "a.csv").exit_code == 0
+    header = next(csv.reader((tmp_path / "a.csv").open(encoding="utf-8")))
+    assert header == ["person_id", "arm", "stratum", "randomised_on", "sex", "age", "age_band", "education_field"]
+    report = json.loads(run("status", "--db", db, "--json", "-").output)
+    assert "clusters" not in report and report["largest_block"] == 6
+    verify = run("verify", "--db", db)
+    assert "cluster saturations" not in verify.output and verify.exit_code == 0
