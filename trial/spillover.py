@@ -179,7 +179,7 @@ def spillover_effects(
         boot = sum(w[s] * draws.value(estimand, s) for s in levels) if draws is not None and levels else None
         se_robust = robust.get((estimand, None)) if levels else None
         pooled[estimand] = _effect(estimand, estimate, boot, design, levels, alpha, se_robust) if levels else None
-    employment = _employment(frame, design, weights, treatment_arm, horizon, as_of, alpha, event)
+    employment = _employment(frame, treatment_arm, horizon, as_of, alpha, event)
     for level in design.levels:
         effects = {}
         for estimand in ESTIMANDS:
@@ -354,10 +354,10 @@ def _cluster_robust(benefit: pd.DataFrame, design: Design, cells: Cells) -> dict
 
 
 def _employment(
-    frame: pd.DataFrame, design_all: Design, weights: dict[float, float], treatment_arm: str, horizon: float,
-    as_of: pd.Timestamp, alpha: float, event: int,
+    frame: pd.DataFrame, treatment_arm: str, horizon: float, as_of: pd.Timestamp, alpha: float, event: int,
 ) -> dict[float | None, EmploymentSpillover]:  # fmt: skip
-    """Employment by the horizon (share), group minus reference, by level and pooled: cluster-robust LPM."""
+    """Employment by the horizon (share), group minus reference, by level and pooled: a linear probability model
+    among the people followed for the whole horizon, statsmodels' cluster-robust (CR1) errors, t on G − 1 df."""
     from statsmodels.regression.linear_model import OLS
 
     followed = (as_of - pd.to_datetime(frame["randomised_on"])).dt.days.to_numpy() >= horizon
