@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports import disclosure, sections
+from reports import disclosure, displacement, sections
 from reports.blinding import Blinding
 from reports.disclosure import Hidden
 from reports.formatting import Numbers
@@ -97,6 +97,7 @@ def context(page: Page) -> dict[str, Any]:
         "subgroups": sections.subgroups(page),
         "receipt": sections.receipt(page),
         "savings": sections.savings(page, effects["days_saved"]),
+        "displacement": displacement.section(page),
         "methods": sections.methods(page),
         "data_quality": page.result.data_quality,
         "landmarks": [str(d) for d in protocol.outcomes.landmarks_days],

@@ -135,7 +135,26 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
         balance.add_row(row["variable"], row["level"] or f.words("gns. (sd)", "mean (sd)"), *cells,
                         smd if row["smd"] is None or smd.startswith("-") else "+" + smd)
     out.print(balance)
+    if report.get("clusters") is not None:
+        show_clusters(report, arms, f, out)
     _say(out, f"{f.words('ledgerens hoved', 'ledger head')} {report['ledger_head']}")
+
+
+def show_clusters(report: Mapping[str, Any], arms: Sequence[str], f: Numbers, out: Any) -> None:
+    """A two-stage ledger's clusters by saturation: the drawn share beside the enrolled and treated share."""
+    table = _table(f.words("Klynger efter mætning (planlagt andel i indsatsgruppen)",
+                           "Clusters by saturation (planned treated share)"),
+                   [f.words("klynge", "cluster"), f.words("mætning", "saturation"), f.words("tilmeldt", "enrolled"),
+                    f.words("i indsatsgruppen", "treated"), f.words("andel", "share")])
+    for row in report["clusters"]:
+        table.add_row(row["cluster"], f.percent(row["saturation"], 0, sign=True), f.count(row["enrolled"]),
+                      f.count(row["treated"]), f.percent(row["treated_share"], 1, sign=True))
+    out.print(table)
+    _say(out, f.words("Pr. mætning", "By saturation") + ": " + "; ".join(
+        f"{f.percent(float(level), 0, sign=True)}: {f.count(b['clusters'])} "
+        + f.words("klynger", "clusters") + f", {f.count(b['enrolled'])} " + f.words("tilmeldt", "enrolled")
+        + f", {f.percent(b['treated_share'], 1, sign=True)} " + f.words("i indsatsgruppen", "treated")
+        for level, b in report["by_saturation"].items()))
 
 
 # --- analysis -----------------------------------------------------------------------------------------------------
@@ -202,6 +221,8 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
         p = result.primary
         lines.append(f"{f.words('Primært effektmål', 'Primary effect')} [{p.name}]: {f.number(p.estimate)} "
                      f"({level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
+    if e.spillover is not None:
+        lines += _spillover_lines(e.spillover, f, level)
     if e.benefit_days_saved is not None:
         lines.append(_days_line(f.words("Sparede dage på ydelse (indeksforløbet, alle afgange)",
                                         "Days on benefit saved (index spell, any exit)"),
@@ -277,6 +298,28 @@ def _exposure_lines(x: Any, f: Numbers) -> list[str]:
     return lines
 
 
+def _spillover_lines(found: Any, f: Numbers, level: str) -> list[str]:
+    """A two-stage analysis: the four estimands pooled and by saturation, with their cluster-bootstrap intervals."""
+    ci = f.words("KI", "CI")
+    names = {"direct": f.words("direkte", "direct"), "total_on_treated": f.words("samlet for indsatsgruppen",
+             "total on the treated"), "spillover_on_untreated": f.words("spillover på ikke-indsats",
+             "spillover on the untreated"), "net_per_person": f.words("netto pr. person", "net per person")}
+
+    def parts(block: Any) -> str:
+        return "; ".join(f"{label} {f.number(getattr(block, key).estimate)} ({f.interval(getattr(block, key).ci)})"
+                         for key, label in names.items() if getattr(block, key) is not None)
+
+    clusters = ", ".join(f"{f.percent(float(s), 0, sign=True)}: {n}" for s, n in found.clusters.items())
+    lines = [f.words("To-trins-design, sparede dage på ydelse (klynge-bootstrap, ", "Two-stage design, days on benefit "
+                     "saved (cluster bootstrap, ") + f"{level} {ci}; " + f.words("klynger", "clusters")
+             + f" {clusters}): {parts(found)}"]
+    for key, block in found.by_saturation.items():
+        lines.append(f"  {f.words('mætning', 'saturation')} {f.percent(float(key), 0, sign=True)}: {parts(block)}")
+    if found.icc is not None and found.icc.estimate is not None:
+        lines.append(f"  ICC {f.number(found.icc.estimate, 3)}")
+    return lines
+
+
 def _times(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
 
@@ -316,6 +359,8 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
             f"year and savings from year {plan.savings_from_year}",
         ))
     _population_table(r, f, lang, out)
+    if r.displacement is not None:
+        show_gross_and_net(r, f, lang, out)
     if r.target_groups:
         _scenario_table(r, f, lang, out)
     conv = r.conversations
@@ -393,6 +438,33 @@ def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None
             + ("the investment pays back over the period." if pop.ci_above_break_even
                else "payback over the period is not yet secured."),
         ))
+
+
+def show_gross_and_net(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """Gross (direct) and net (displacement included) savings side by side, or why the savings are gross."""
+    d = r.displacement
+    assert d is not None
+    if d.design == "two_stage":
+        table = _table(f.words("Brutto og netto: fortrængning", "Gross and net: displacement"),
+                       ["", f.words("Dage pr. person", "Days per person"), f.words("Pr. år", "Per year"),
+                        f.words("Nutidsværdi", "Net present value")])
+        for label, effect, year, npv in (
+            (f.words("Brutto (direkte effekt)", "Gross (direct effect)"), d.gross, d.gross_per_year, d.gross_npv),
+            (f.words("Netto (med fortrængning)", "Net (displacement included)"), d.net, d.net_per_year, d.net_npv),
+        ):
+            days = "–" if effect is None else (f"{f.number(effect.estimate, 2)}"
+                                               + ("" if effect.ci is None else f" ({f.interval(effect.ci, 2)})"))
+            money = _money_span(year, r.currency, f)
+            table.add_row(label, days, money, _money_span(npv, r.currency, f))
+        out.print(table)
+    _say(out, d.note_da if lang == "da" else d.note_en)
+
+
+def _money_span(value: Any, currency: str, f: Numbers) -> str:
+    if value is None or value.estimate is None:
+        return "–"
+    text = f.money(value.estimate, currency)
+    return text if value.ci is None else f"{text} ({f.money(value.ci[0], currency)} – {f.money(value.ci[1], currency)})"
 
 
 def _scenario_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
@@ -539,6 +611,63 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
             f"multiply the sizes by {factor}.",
         ))
     _say(out, power_statement(r, lang))
+
+
+_ESTIMAND_NAMES = {
+    "direct": ("Direkte effekt (indsats mod ikke-indsats i samme klynger)",
+               "Direct effect (treated vs untreated in the same clusters)"),
+    "total_on_treated": ("Samlet effekt for indsatsgruppen (mod rene kontrolklynger)",
+                         "Total effect on the treated (vs pure-control clusters)"),
+    "spillover_on_untreated": ("Spillover på ikke-indsats (fortrængning, mod rene kontrolklynger)",
+                               "Spillover on the untreated (displacement, vs pure-control clusters)"),
+    "net_per_person": ("Nettoeffekt pr. person i klyngerne (mod rene kontrolklynger)",
+                       "Net effect per person in treated clusters (vs pure-control clusters)"),
+}
+
+
+def show_two_stage_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> None:
+    """What a two-stage design can detect: each estimand pooled and by saturation, days and employment points."""
+    out = out or console()
+    f = Numbers(lang)
+    d, c = r["design"], r["control"]
+    out.print(f"[bold]{title}[/bold]")
+    sided = f.words("tosidet", "two-sided") if d["sided"] == 2 else f.words("ensidet", "one-sided")
+    levels = ", ".join(f"{f.percent(s, 0, sign=True)}: {b['clusters']}" for s, b in
+                       zip(d["saturations"], d["by_saturation"].values(), strict=True))
+    _say(out, f.words(
+        f"To-trins-design: {d['clusters']} klynger à {f.count(d['cluster_size'])} deltagere, ICC "
+        f"{f.number(d['icc'], 3)} (designeffekt {f.number(d['design_effect'], 2)}); klynger pr. mætning: {levels}",
+        f"Two-stage design: {d['clusters']} clusters of {f.count(d['cluster_size'])} participants, ICC "
+        f"{f.number(d['icc'], 3)} (design effect {f.number(d['design_effect'], 2)}); clusters per saturation: {levels}",
+    ))
+    assumed = f.words(" — antaget standard", " — assumed default") if c.get("assumed_default") else ""
+    _say(out, f"alpha {f.number(d['alpha'], 3)} ({sided}), {f.words('styrke', 'power')} "
+              f"{f.number(d['power'] * 100, 0)}%; {f.words('kontrol', 'control')}: {c['source']}{assumed}, "
+              f"{f.words('dage på ydelse', 'days on benefit')} {f.number(c['days_on_benefit'])} "
+              f"(sd {f.number(c['sd_days_on_benefit'])}), {f.words('i job ved horisonten', 'employed by the horizon')} "
+              f"{f.number(c['employed_by_horizon'] * 100)}%")
+    table = _table(
+        f.words("Påviselig effekt (sparede dage på ydelse; fortrængning som tabte dage)",
+                "Detectable effect (days on benefit saved; displacement as days lost)"),
+        [f.words("Effektmål", "Estimand"), f.words("Mætning", "Saturation"), f.words("Dage", "Days"),
+         "Hazard ratio", f.words("Procentpoint i job", "Employment points"), "df"],
+    )
+    for name, block in r["detectable"].items():
+        label = _ESTIMAND_NAMES[name][0 if lang == "da" else 1]
+        rows = [(f.words("samlet", "pooled"), block["pooled"])] + [
+            (f.percent(float(s), 0, sign=True), b) for s, b in block["by_saturation"].items()]
+        for where, b in rows:
+            table.add_row(label, where, f.number(b["days"], 1), f.number(b["hazard_ratio"], 3),
+                          f.number(None if b["employment_points"] is None else b["employment_points"] * 100, 1),
+                          str(b["df"]))
+            label = ""
+    out.print(table)
+    _say(out, f.words(
+        "Varianser efter Baird m.fl. (2018) med klyngeeffekt; t-test på klynger − niveauer frihedsgrader; fuld "
+        "opfølgning til horisonten. Tjekket mod Monte Carlo-simulation (tests/test_saturation_power.py).",
+        "Variances after Baird et al. (2018) with a cluster effect; t tests on clusters − levels degrees of freedom; "
+        "complete follow-up to the horizon. Checked against Monte-Carlo simulation (tests/test_saturation_power.py).",
+    ))
 
 
 def _primary_key(r: Mapping[str, Any]) -> str:

@@ -457,6 +457,29 @@ def primary(effects: Effects, protocol: Any) -> tuple[PrimaryEffect | None, list
     ), notes
 
 
+def two_stage_effects(
+    effects: Effects, benefit: pd.DataFrame, frame: pd.DataFrame, setting: Setting, replicates: int, seed: int
+) -> tuple[Effects, PrimaryEffect | None, list[str]]:
+    """Step: a two-stage design's four estimands (`trial.spillover`); the headline is the direct effect of days on
+    benefit saved within treated clusters, with its cluster-bootstrap interval."""
+    from trial.spillover import spillover_effects
+
+    found, notes = spillover_effects(
+        benefit, frame, treatment_arm=setting.treatment, horizon=setting.horizon, as_of=setting.rules.as_of,
+        alpha=setting.alpha, replicates=replicates, seed=seed, event=EVENT,
+    )  # fmt: skip
+    notes.append(
+        "two-stage design: the primary effect is spillover.direct, days on benefit saved by the treated against the "
+        "untreated of the same clusters, with a cluster-bootstrap interval; the individual-level effects pool the "
+        "untreated of every cluster and their intervals ignore the clusters"
+    )
+    direct = found.direct
+    headline = None if direct is None else PrimaryEffect(
+        name="spillover.direct", adjusted=False, estimate=direct.estimate, se=direct.se, ci=direct.ci, p=direct.p,
+    )  # fmt: skip
+    return effects.model_copy(update={"spillover": found}), headline, notes
+
+
 def hazard_ratios(
     frame: pd.DataFrame, covariates: list[str], setting: Setting
 ) -> tuple[HazardRatio, HazardRatio, PHTest, list[str]]:
@@ -819,13 +842,13 @@ def check_allocations(allocations: pd.DataFrame, protocol: Any) -> pd.DataFrame:
 # --- the analysis -------------------------------------------------------------------------------------------------
 
 
-def _stepper(progress: Progress | None) -> Callable[[str], None]:
+def _stepper(progress: Progress | None, steps: tuple[str, ...] = STEPS) -> Callable[[str], None]:
     """A callback that reports each named step of the analysis as `progress(name, done, total)`."""
-    done = iter(range(len(STEPS)))
+    done = iter(range(len(steps)))
 
     def step(name: str) -> None:
         if progress is not None:
-            progress(f"analyse: {name}", next(done), len(STEPS))
+            progress(f"analyse: {name}", next(done), len(steps))
 
     return step
 
@@ -859,7 +882,8 @@ def analyse(
     replicates = int(protocol.analysis.bootstrap if bootstrap is None else bootstrap)
     seed = DEFAULT_SEED if seed is None else int(seed)
     allocations = check_allocations(allocations, protocol)
-    step = _stepper(progress)
+    two_stage = protocol.randomisation.two_stage
+    step = _stepper(progress, (*STEPS, "spillover") if two_stage else STEPS)
 
     step("outcomes")
     table = build_outcomes(allocations, spells, rules)
@@ -918,6 +942,9 @@ def analyse(
         cace_benefit_days_saved=cace_benefit,
     )
     headline, primary_notes = primary(effects, protocol)
+    if two_stage:
+        step("spillover")
+        effects, headline, primary_notes = two_stage_effects(effects, benefit, frame, setting, replicates, seed)
     return AnalysisResult(
         arms=arms,
         curves=curves,

@@ -212,6 +212,8 @@ class Ledger:
             entries = [Entry("protocol", _now(), _protocol_body(protocol, protocol_text))]
             if secret is not None:
                 entries.append(Entry("key_check", _now(), _key_check_body(secret)))
+            if protocol.randomisation.two_stage:
+                entries.append(_clusters_entry(protocol, secret))
             ledger.append(entries)
         except BaseException:
             connection.close()
@@ -306,8 +308,13 @@ class Ledger:
             self._append([Entry("key_check", _now(), _key_check_body(secret) | {"reason": reason})])
 
     def replay_allocations(self, secret: bytes) -> tuple[int, str | None]:
-        """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named."""
-        randomiser = BlockRandomiser.for_protocol(self.protocol(), secret)
+        """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named.
+
+        In a two-stage design each person's blocks hold the saturation the ledger froze for their cluster.
+        """
+        protocol = self.protocol()
+        randomiser = BlockRandomiser.for_protocol(protocol, secret)
+        saturation_of = self.cluster_saturations() or {}
         positions: dict[str, int] = {}
         checked = 0
         rows = self.db.execute(
@@ -316,13 +323,44 @@ class Ledger:
         for seq, arm, stratum, body in rows:
             position = positions.get(stratum, 0)
             positions[stratum] = position + 1
-            expected = randomiser.assign(stratum, position)
-            if expected.arm != arm or expected.block != json.loads(body).get("block"):
+            data = json.loads(body)
+            saturation = None
+            if protocol.randomisation.two_stage:
+                level = saturation_of.get(data.get("cluster"))
+                if level is None or data.get("saturation") != level:
+                    return checked, f"row {seq}: cluster '{data.get('cluster')}' and its saturation are not the " \
+                                    "ones the ledger froze at init"
+                saturation = protocol.randomisation.saturation_fraction(level)
+            expected = randomiser.assign(stratum, position, saturation)
+            if expected.arm != arm or expected.block != data.get("block"):
                 return checked, (
                     f"row {seq}: arm '{arm}' is not the one the allocation sequence gives ('{expected.arm}')"
                 )
             checked += 1
         return checked, None
+
+    def cluster_saturations(self) -> dict[str, float] | None:
+        """Each cluster's saturation as frozen at init (a two-stage design), or None."""
+        row = self.db.execute("SELECT body FROM log WHERE kind = 'clusters' ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else {str(c): float(s) for c, s in json.loads(row[0])["saturations"].items()}
+
+    def replay_clusters(self, secret: bytes) -> tuple[int, str | None]:
+        """Stage one regenerated from the secret and compared with the ledger's frozen draw; the first difference."""
+        from trial.clusters import cluster_saturations
+
+        protocol = self.protocol()
+        frozen = self.cluster_saturations()
+        if not protocol.randomisation.two_stage:
+            return 0, None if frozen is None else "the ledger holds a cluster draw, but its protocol is individual"
+        if frozen is None:
+            return 0, "the two-stage ledger holds no cluster draw"
+        drawn = cluster_saturations(protocol, secret).saturations
+        for cluster, saturation in drawn.items():
+            if frozen.get(cluster) != saturation:
+                return 0, f"cluster '{cluster}': saturation {frozen.get(cluster)} is not the drawn {saturation:g}"
+        if set(frozen) != set(drawn):
+            return 0, f"the cluster draw lists {sorted(set(frozen) - set(drawn))[0]!r}, which the protocol does not"
+        return len(drawn), None
 
     def amend(self, protocol: Protocol, protocol_text: str, reason: str) -> None:
         """Record a protocol amendment; arms and randomisation cannot change once anyone is enrolled."""
@@ -628,6 +666,18 @@ def _confirmation_body(row: Mapping[str, Any]) -> tuple[tuple[str, str, str], di
     body = {"posting_id": key[1], "served_on": served, "status": "shown" if row["shown"] else "not_shown",
             "consultant_id": _consultant(row.get("consultant_id"))}
     return key, body
+
+
+def _clusters_entry(protocol: Protocol, secret: bytes | None) -> Entry:
+    """Stage one of a two-stage design, frozen at init: each cluster's saturation drawn from the secret."""
+    from trial.clusters import cluster_saturations
+
+    if secret is None:
+        raise LedgerError(
+            "a two-stage protocol draws each cluster's saturation from the trial secret at init: give the secret "
+            "($TRIAL_SECRET holds the secret itself, $TRIAL_SECRET_FILE or --secret-file the path of its file)"
+        )
+    return Entry("clusters", _now(), cluster_saturations(protocol, secret).body())
 
 
 def _protocol_body(protocol: Protocol, text: str) -> dict[str, Any]:
