@@ -89,6 +89,30 @@ def test_nothing_imports_the_cli() -> None:
     assert not offenders
 
 
+def test_cli_modules_and_commands_follow_one_naming_rule() -> None:
+    """Every command module is `trial/cli/<area>_commands.py` and every command `trial X Y` its function
+    `X_Y_command`, so the code of a command is found by its name; the shared parts start with an underscore."""
+    import typer
+
+    from trial.cli import app
+
+    modules_found = sorted(p.name for p in (ROOT / "trial" / "cli").glob("*.py") if not p.name.startswith("_"))
+    assert modules_found and all(name.endswith("_commands.py") for name in modules_found), modules_found
+
+    def commands(group: typer.Typer, prefix: str = "") -> list[tuple[str, str, str]]:
+        found = [(prefix + (c.name or ""), c.callback.__name__, c.callback.__module__)
+                 for c in group.registered_commands if c.callback is not None]
+        for sub in group.registered_groups:
+            found += commands(sub.typer_instance, f"{prefix}{sub.name} ")
+        return found
+
+    registered = commands(app)
+    assert {name for name, _, _ in registered} >= {"enrol", "protocol check", "match recommend", "analyse", "demo"}
+    for name, function, module in registered:
+        assert function == name.replace(" ", "_").replace("-", "_") + "_command", (name, function)
+        assert module.startswith("trial.cli.") and module.endswith("_commands"), (name, module)
+
+
 def test_no_import_cycles() -> None:
     """Depth-first search for a back edge in the module graph; a cycle is reported as its path."""
     graph = modules()

@@ -7,12 +7,12 @@ finance and design, and the simulation.
 # ruff: noqa: I001, F401  (imported for registration, in workflow order)
 from __future__ import annotations
 
-from trial.cli import ledger_cmds
-from trial.cli import match_cmds
-from trial.cli import analyse_cmd
-from trial.cli import report_cmd
-from trial.cli import finance_cmds
-from trial.cli import simulate_cmds
+from trial.cli import ledger_commands
+from trial.cli import match_commands
+from trial.cli import analysis_commands
+from trial.cli import report_commands
+from trial.cli import finance_commands
+from trial.cli import simulation_commands
 from trial.cli._app import app
 
 

@@ -27,7 +27,7 @@ SECRET_FILE = secret_option("which keys the pseudonyms and the allocation sequen
 
 
 @protocol_app.command("check")
-def protocol_check(file: Path = typer.Argument(..., help="Protocol TOML file.")) -> None:
+def protocol_check_command(file: Path = typer.Argument(..., help="Protocol TOML file.")) -> None:
     """Validate a protocol, print its summary and fingerprint.
 
     Example: trial protocol check protocols/bc16-jobmatch.toml
@@ -66,8 +66,10 @@ def protocol_check(file: Path = typer.Argument(..., help="Protocol TOML file."))
     typer.echo("\n".join(lines))
 
 
-@app.command()
-def keygen(file: Path = typer.Argument(..., help="Where to write the new secret (its folder is created).")) -> None:
+@app.command("keygen")
+def keygen_command(
+    file: Path = typer.Argument(..., help="Where to write the new secret (its folder is created)."),
+) -> None:
     """Write a new random trial secret with mode 0600 (never overwrites), creating its folder with mode 0700.
 
     Keep it apart from the ledger: it keys the pseudonyms and the allocation sequence. Only a new trial needs a
@@ -80,8 +82,8 @@ def keygen(file: Path = typer.Argument(..., help="Where to write the new secret 
     typer.echo(f"wrote a new secret to {make(file)} (mode 0600); back it up safely — it cannot be recovered")
 
 
-@app.command()
-def init(
+@app.command("init")
+def init_command(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML file to freeze in the ledger."),
     db: Path = DB,
     secret_file: Path | None = SECRET_FILE,
@@ -113,8 +115,8 @@ def init(
         typer.echo(f"ledger head {ledger.head_hash()}")
 
 
-@app.command()
-def amend(
+@app.command("amend")
+def amend_command(
     protocol: Path = typer.Option(..., "--protocol", help="The amended protocol file."),
     db: Path = DB,
     reason: str = typer.Option(..., "--reason", help="Why the protocol changed."),
@@ -133,8 +135,8 @@ def amend(
         typer.echo(f"amendment recorded: {p.id} {p.version}, fingerprint {p.fingerprint}")
 
 
-@app.command()
-def enrol(
+@app.command("enrol")
+def enrol_command(
     file: Path = typer.Argument(..., help="Claimant extract: CSV (comma or semicolon), Parquet or Excel."),
     db: Path = DB,
     as_of: date | None = date_option("--as-of", help="Enrolment date; default today"),
@@ -210,8 +212,8 @@ def enrol(
     )
 
 
-@app.command()
-def verify(
+@app.command("verify")
+def verify_command(
     db: Path = DB,
     secret_file: Path = SECRET_FILE,
     allow_network_drive: bool = ALLOW_NETWORK_DRIVE,
@@ -245,8 +247,8 @@ def verify(
         typer.echo(f"allocations regenerated from the secret: {result.allocations_checked} match")
 
 
-@app.command()
-def status(
+@app.command("status")
+def status_command(
     db: Path = DB,
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
@@ -269,8 +271,8 @@ def status(
     emit_json(report, json_file, lambda: show_status(report, protocol.arm_names, language(lang, protocol)))
 
 
-@app.command()
-def export(
+@app.command("export")
+def export_command(
     db: Path = DB,
     out: Path = typer.Option(..., "--out", help="CSV file to write (its folder is created)."),
 ) -> None:
@@ -294,8 +296,8 @@ def export(
     typer.echo(f"wrote {len(frame)} allocations to {out}")
 
 
-@app.command()
-def withdraw(
+@app.command("withdraw")
+def withdraw_command(
     person_id: str | None = typer.Argument(None, help="The person's pseudonym (person_id, as in trial export)."),
     cpr: str | None = typer.Option(
         None, "--cpr", help="The person's CPR number instead, pseudonymised with the secret; '-' reads it from "

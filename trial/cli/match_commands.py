@@ -38,7 +38,7 @@ SERVE_CAP, SERVE_WINDOW = cap_options("Cap exposure (default: the protocol's [ma
 
 
 @match_app.command("train")
-def train(
+def match_train_command(
     cvs: Path = CVS,
     postings: Path = POSTINGS,
     hires: Path = HIRES,
@@ -72,7 +72,7 @@ def train(
 
 
 @match_app.command("evaluate")
-def evaluate(
+def match_evaluate_command(
     model: Path = MODEL,
     cvs: Path = CVS,
     postings: Path = POSTINGS,
@@ -108,7 +108,7 @@ def evaluate(
 
 
 @match_app.command("recommend")
-def recommend(
+def match_recommend_command(
     model: Path = MODEL,
     db: Path = typer.Option(..., "--db", help="The trial ledger: only its treatment arm is served."),
     cvs: Path = CVS,
@@ -163,7 +163,7 @@ def recommend(
 
 
 @match_app.command("shown")
-def shown(
+def match_shown_command(
     files: list[Path] = typer.Argument(..., help="Ticked lists: lists/<person_id>.csv of a recommend run, or any "
                                                  "table with person_id, posting_id, served_on and a tick column."),
     db: Path = typer.Option(..., "--db", help="The trial ledger whose recommendation log the lists came from."),

@@ -8,7 +8,7 @@ import typer
 
 from trial.cli._app import app, decimal_option
 from trial.cli._progress import progress_bar
-from trial.cli.finance_cmds import parse_design
+from trial.cli.finance_commands import parse_design
 
 
 @app.command("simulate")
