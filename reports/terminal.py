@@ -544,7 +544,48 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
             f"Interim looks at {looks} months ({interim['spending']}, Lan-DeMets): z boundaries {zs}; "
             f"multiply the sizes by {factor}.",
         ))
+        if interim.get("looks"):
+            out.print(look_table(interim["looks"], r, f))
+            first = (interim["looks"].get("given") or [None])[0]
+            if first is not None:
+                unit = f.words("dage på ydelse", "days on benefit") if _primary_key(r) == "benefit_days_saved" \
+                    else f.words("dage", "days")
+                crossing = f"{f.number(first['smallest_crossing'], 1)} {unit}"
+                _say(out, f.words(
+                    f"Ved første analyse ({first['month']} måneder) kan rapporten kun kalde grænsen krydset, hvis "
+                    f"estimatet er over {crossing} (|z| ≥ {f.number(first['z_boundary'], 3)}); ellers siger den, at "
+                    "forsøget fortsætter.",
+                    f"At the first look ({first['month']} months) the report can call the boundary crossed only if the "
+                    f"estimate exceeds {crossing} (|z| ≥ {f.number(first['z_boundary'], 3)}); otherwise it says the "
+                    "trial continues.",
+                ))
     _say(out, power_statement(r, lang))
+
+
+def look_table(needs: Mapping[str, Any], r: Mapping[str, Any], f: Numbers) -> Any:
+    """Each planned look: its information, boundary, what it needs for the required effect (SE of the primary
+    estimate, log-rank events) and the smallest estimate that crosses it with the given size."""
+    unit = f.words("dage på ydelse", "days on benefit") if _primary_key(r) == "benefit_days_saved" else \
+        f.words("dage", "days")
+    days = f.number(needs["days"], 2)
+    columns = [f.words("Analyse", "Look"), f.words("Måned", "Month"), f.words("Information", "Information"),
+               f.words("z-grænse", "z boundary"), f.words("Tosidet p", "Two-sided p"),
+               f.words(f"SE nødvendig ({days} {unit})", f"SE needed ({days} {unit})"),
+               f.words("Hændelser (log-rank)", "Events (log-rank)")]
+    given = needs.get("given")
+    if given:
+        columns.append(f.words(f"Mindste estimat, der krydser ({f.count(needs['n_per_arm'])} pr. arm)",
+                               f"Smallest estimate that crosses ({f.count(needs['n_per_arm'])} per arm)"))
+    table = _table(f.words("Planlagte analyser: hvad hver kræver (information i kalendermåneder)",
+                           "Planned looks: what each needs (information by calendar months)"), columns)
+    for i, look in enumerate(needs["required"]):
+        row = [str(look["look"]), str(look["month"]), f.number(look["information_fraction"], 2),
+               f.number(look["z_boundary"], 3), f.number(look["p_boundary_two_sided"], 4), f.number(look["se"], 2),
+               f.count(look["events"])]
+        if given:
+            row.append(f"{f.number(given[i]['smallest_crossing'], 1)} {unit}")
+        table.add_row(*row)
+    return table
 
 
 def _primary_key(r: Mapping[str, Any]) -> str:

@@ -120,6 +120,33 @@ def classical_obrien_fleming(fractions: list[float], alpha: float = 0.025) -> li
     return [c / float(np.sqrt(x)) for x in t]
 
 
+def planned_looks(
+    protocol: Protocol, *, final_se: float | None = None, final_events: float | None = None
+) -> list[dict[str, Any]]:
+    """The protocol's planned looks before enrolment: month, information fraction (calendar months / the last
+    look's), boundary and two-sided p, and what each look needs: events (a share of `final_events`, default the
+    protocol's planned events), the primary estimate's SE (`final_se` / √fraction, default the planned final SE)
+    and the smallest estimate that crosses there (boundary × that SE)."""
+    a = protocol.analysis
+    looks = sorted(a.looks_months)
+    if not looks:
+        return []
+    final_se = a.planned_final_se if final_se is None else final_se
+    final_events = a.planned_events if final_events is None else final_events
+    fractions = [m / looks[-1] for m in looks]
+    out = []
+    for month, bound in zip(looks, boundaries(fractions, one_sided_alpha(protocol), a.spending), strict=True):
+        se = None if final_se is None else final_se / float(np.sqrt(bound.information_fraction))
+        out.append({
+            "look": bound.look, "month": month, "information_fraction": bound.information_fraction,
+            "z_boundary": bound.z, "p_boundary_two_sided": min(1.0, bound.p_one_sided * a.sided),
+            "alpha_spent": bound.alpha_spent,
+            "events": None if final_events is None else final_events * bound.information_fraction,
+            "se": se, "smallest_crossing": None if se is None else bound.z * se,
+        })  # fmt: skip
+    return out
+
+
 def one_sided_alpha(protocol: Protocol) -> float:
     """The alpha per side that the boundaries spend: alpha/2 for a two-sided protocol."""
     return protocol.analysis.alpha / protocol.analysis.sided
