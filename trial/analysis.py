@@ -20,7 +20,7 @@ from scipy import stats
 
 from trial.cox import cox_fit, design_matrix, level_hazard_ratios, ph_test
 from trial.errors import InputError, ParameterError
-from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes
+from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes, shorten
 from trial.results import (
     CACE_ASSUMPTIONS,
     NO_INTERVAL,
@@ -943,7 +943,7 @@ def exit_notes(table: OutcomeTable) -> list[str]:
                 "to a job and the exits cannot be told apart"]
     if not table.unknown_exit_codes:
         return []
-    listed = ", ".join(f"'{code}' ({n:,})" for code, n in list(table.unknown_exit_codes.items())[:8])
+    listed = ", ".join(f"'{shorten(code)}' ({n:,})" for code, n in list(table.unknown_exit_codes.items())[:8])
     return [f"exit codes that are none of the analysis' exits, counted as unknown (censored): {listed}; map them "
             "in the protocol's outcomes.exit_codes"]
 

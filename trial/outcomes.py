@@ -170,7 +170,7 @@ def named_exits(spells: pd.DataFrame, rules: OutcomeRules) -> pd.Series:
     given = named[named != ""]
     if len(given) and not given.isin(rules.exits).any():
         found = given.value_counts()
-        listed = ", ".join(f"'{code}' ({n:,})" for code, n in found.head(8).items())
+        listed = ", ".join(f"'{shorten(code)}' ({n:,})" for code, n in found.head(8).items())
         more = f" and {len(found) - 8} more" if len(found) > 8 else ""
         raise InputError(
             f"no exit code matches the analysis' exits ({', '.join(rules.exits)}); codes found: {listed}{more}; "
@@ -178,6 +178,11 @@ def named_exits(spells: pd.DataFrame, rules: OutcomeRules) -> pd.Series:
             file=spells.attrs.get("file"), column="exit",
         )  # fmt: skip
     return named
+
+
+def shorten(code: str, limit: int = 24) -> str:
+    """A code as a message quotes it: at most `limit` characters (a cell can hold megabytes)."""
+    return code if len(code) <= limit else code[: limit - 1] + "…"
 
 
 def check_match(spells: pd.DataFrame, code: np.ndarray, people: pd.DataFrame, as_of: pd.Timestamp) -> None:
@@ -193,7 +198,7 @@ def check_match(spells: pd.DataFrame, code: np.ndarray, people: pd.DataFrame, as
         )
     matched = code >= 0
     if not len(spells):
-        return
+        raise InputError("holds no spells (a header without rows?): there is nothing to analyse", file=file)
     with_spell = int(randomised[np.unique(code[matched])].sum()) if matched.any() else 0
     # Fewer than one participant in twenty with any spell: the spells belong to other people.
     if with_spell * 20 < int(randomised.sum()):
