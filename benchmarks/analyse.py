@@ -3,6 +3,10 @@
 The floor is what any analysis must pay: reading the two files with pandas and one lifelines Kaplan-Meier fit per
 arm. Each part runs in a fresh process so peak memory (max RSS) belongs to that part alone.
 
+A two-stage analysis (issue 15) of the same people in 200 clusters is timed too: the same allocations (with
+cluster and saturation, arms drawn in each cluster's share) and spells, under BC16's protocol with a two-stage
+randomisation section, against the individual analysis of that file; the target is under 3× the individual one.
+
 Usage: .venv/bin/python benchmarks/analyse.py [--small] [--people N] [--bootstrap B]
 """
 
@@ -40,14 +44,14 @@ def run_floor(alloc_path: Path, spells_path: Path, as_of: str) -> None:
         KaplanMeierFitter().fit(group["time"], group["event"])
 
 
-def run_full(alloc_path: Path, spells_path: Path, as_of: str, bootstrap: int) -> None:
+def run_full(alloc_path: Path, spells_path: Path, as_of: str, bootstrap: int, protocol_path: Path = PROTOCOL) -> None:
     """What `trial analyse --allocations ... --json` does, without writing the file."""
     from trial.allocations import load_allocations
     from trial.analysis import analyse
     from trial.outcomes import read_spells
     from trial.protocol import load_protocol
 
-    protocol = load_protocol(PROTOCOL)
+    protocol = load_protocol(protocol_path)
     allocations = load_allocations(allocations=alloc_path, protocol=protocol)
     spells = read_spells(spells_path)
     result = analyse(protocol, allocations, spells, as_of, bootstrap=bootstrap, seed=1)
@@ -96,11 +100,42 @@ def child(part: str, alloc_path: str, spells_path: str, as_of: str, bootstrap: i
     else:
         if part == "floor":
             run_floor(Path(alloc_path), Path(spells_path), as_of)
+        elif part in ("individual", "two_stage"):
+            folder = Path(alloc_path).parent
+            protocol = folder / ("two-stage.toml" if part == "two_stage" else "individual.toml")
+            run_full(folder / "clustered.csv", Path(spells_path), as_of, bootstrap, protocol)
         else:
             run_full(Path(alloc_path), Path(spells_path), as_of, bootstrap)
         seconds = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "imports": imports}))
+
+
+def write_two_stage(folder: Path, clusters: int = 200, seed: int = 2) -> None:
+    """The same people in `clusters` clusters of balanced saturations 0, 0.5 and 0.8, arms drawn in each cluster's
+    share (clustered.csv); BC16's protocol as it is (individual.toml) and with a two-stage randomisation section."""
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    from trial.clusters import draw_saturations
+    from trial.protocol import load_protocol
+
+    rng = np.random.default_rng(seed)
+    names = [f"Jobcenter {k:03d}" for k in range(clusters)]
+    text = PROTOCOL.read_text(encoding="utf-8")
+    listed = ", ".join(f'"{n}"' for n in names)
+    two_stage = re.sub(r"\[randomisation\]\n", '[randomisation]\ndesign = "two_stage"\ncluster = "jobcenter_unit"\n'
+                       f"clusters = [{listed}]\nsaturations = [0.0, 0.5, 0.8]\n", text, count=1)
+    (folder / "individual.toml").write_text(text, encoding="utf-8")
+    (folder / "two-stage.toml").write_text(two_stage, encoding="utf-8")
+    saturation = draw_saturations(load_protocol(folder / "two-stage.toml").randomisation, b"benchmark").saturations
+    frame = pd.read_csv(folder / "allocations.csv", dtype=str)
+    frame["cluster"] = np.array(names)[rng.integers(0, clusters, len(frame))]
+    frame["saturation"] = frame["cluster"].map(saturation)
+    frame["arm"] = np.where(rng.random(len(frame)) < frame["saturation"].astype(float), "treatment", "control")
+    frame.to_csv(folder / "clustered.csv", index=False)
 
 
 def measure(part: str, paths: tuple[Path, Path, str], bootstrap: int) -> dict[str, float]:
@@ -126,10 +161,15 @@ def main() -> None:
         from large_trial import AS_OF, write_trial
 
         files = write_trial(Path(folder), people)
+        write_two_stage(Path(folder))
         paths = (files["allocations"], files["spells"], AS_OF)
         floor = min((measure("floor", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
         full = min((measure("full", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
         cox = min((measure("cox", paths, bootstrap) for _ in range(args.repeat)), key=lambda r: r["seconds"])
+        individual = min((measure("individual", paths, bootstrap) for _ in range(args.repeat)),
+                         key=lambda r: r["seconds"])
+        two_stage = min((measure("two_stage", paths, bootstrap) for _ in range(args.repeat)),
+                        key=lambda r: r["seconds"])
     load = os.getloadavg()[0]
     print(f"trial analyse benchmark: {people:,} participants, {bootstrap:,} bootstrap replicates "
           f"(load average {load:.2f} on {os.cpu_count()} cores)")  # fmt: skip
@@ -143,6 +183,12 @@ def main() -> None:
     ratio = full["seconds"] / floor["seconds"]
     memory = "under" if full["peak_mb"] < 2048 else "OVER"
     print(f"  ratio to floor: {ratio:.2f}x (target <= 3x); peak memory {memory} 2 GB")
+    print(f"two-stage (the same people in 200 clusters at saturations 0, 0.5, 0.8; {bootstrap:,} cluster-bootstrap "
+          "replicates):")
+    print(f"  individual analysis of that file: {individual['seconds']:.2f} s, peak {individual['peak_mb']:.0f} MB")
+    print(f"  two-stage analysis (the same plus effects.spillover): {two_stage['seconds']:.2f} s, "
+          f"peak {two_stage['peak_mb']:.0f} MB")
+    print(f"  ratio: {two_stage['seconds'] / individual['seconds']:.2f}x (target < 3x)")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from matcher.baseline import combine
 from matcher.features import CitizenSide, FeatureSpace, PostingSide
+from matcher.market import MARKET_COLUMNS, Searches, Transitions, market_columns
+from matcher.progress import OnProgress, report
 from matcher.schema import DEFAULT_CANDIDATES
 
 
@@ -20,6 +22,60 @@ class CandidateBatch:
     local: np.ndarray
     cols: np.ndarray
     features: np.ndarray
+
+
+@dataclass
+class CandidatePairs:
+    """Every batch's pairs together, sorted by citizen: citizen `search` with posting `posting`, and feature rows."""
+
+    search: np.ndarray
+    posting: np.ndarray
+    features: np.ndarray
+
+    def places(self, shown: np.ndarray, score: np.ndarray) -> np.ndarray:
+        """Each shown pair's 1-based place in its citizen's list by descending score (ties: lower posting index
+        first); 0 where not shown.
+        """
+        idx = np.flatnonzero(shown)
+        order = idx[np.lexsort((self.posting[idx], -score[idx], self.search[idx]))]
+        search = self.search[order]
+        place = np.zeros(self.search.size, dtype=np.int64)
+        place[order] = np.arange(order.size) - np.searchsorted(search, search, side="left") + 1
+        return place
+
+
+def collect(batches: Iterable[CandidateBatch], total: int, verb: str,
+            progress: OnProgress | None = None) -> CandidatePairs:
+    """Gather the batches' pairs (the market features need every search's candidates), telling `progress`
+    "<verb> <done>/<total> citizens" after each batch.
+    """
+    search, posting, features = [], [], []
+    for batch in batches:
+        search.append(batch.rows[batch.local])
+        posting.append(batch.cols)
+        features.append(batch.features)
+        done = min(int(batch.rows[-1]) + 1, total)
+        report(progress, f"{verb} {done}/{total} citizens", done, total)
+    if not search:
+        return CandidatePairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    return CandidatePairs(np.concatenate(search), np.concatenate(posting), np.vstack(features))
+
+
+def add_market(space: FeatureSpace, pairs: CandidatePairs, cit: CitizenSide, post: PostingSide, ref_day: np.ndarray,
+               *, window_days: int, transitions: Transitions | None = None) -> None:
+    """Fill the pairs' market columns in place. Training passes its hires as `transitions` (each search sees those
+    before its day); evaluation and serving use the space's totals, the hires the model was trained on.
+    """
+    if pairs.posting.size == 0:
+        return
+
+    def learned(_day: int) -> tuple[np.ndarray, np.ndarray]:
+        return space.transition_pairs, space.transition_hired
+
+    searches = Searches(ref_day, cit.desired_occupations, pairs.search, pairs.posting)
+    pairs.features[:, MARKET_COLUMNS] = market_columns(
+        searches, post.occupation, post.published, post.deadline, window_days=window_days,
+        transitions=transitions.before if transitions is not None else learned)
 
 
 def retrieval_score(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarray:
@@ -39,6 +95,21 @@ def automatch_matrix(mats: dict[str, np.ndarray], post: PostingSide) -> np.ndarr
     return combine(np.take(mats["title_by_unique"], post.title_id, axis=1),
                    np.take(mats["near_by_place"], post.place, axis=1),
                    np.take(mats["automatch_penalty_by_place"], post.place, axis=1), post.requires[None, :])
+
+
+def smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """Column indices (ascending) of each row's `k` smallest values; ties at the cut go to the lower columns, so a
+    citizen's candidates do not depend on who else is in the batch (np.argpartition breaks ties by position).
+    """
+    cut = np.partition(values, k - 1, axis=1)[:, k - 1 : k]
+    below = values < cut
+    keep = below | (values == cut)
+    extra = np.flatnonzero(keep.sum(axis=1) > k)
+    if extra.size:
+        tied = values[extra] == cut[extra]
+        wanted = k - below[extra].sum(axis=1, keepdims=True)
+        keep[extra] = below[extra] | (tied & (np.cumsum(tied, axis=1) <= wanted))
+    return np.nonzero(keep)[1].reshape(values.shape[0], k)
 
 
 def generate(
@@ -82,12 +153,14 @@ def generate(
                 auto[closed] = -np.inf
         kb = min(k_baseline, p)
         if auto is not None and kb > 0:
-            top_auto = np.argpartition(-auto, kb - 1, axis=1)[:, :kb]
+            np.negative(auto, out=auto)
+            top_auto = smallest(auto, kb)
+            np.negative(auto, out=auto)
             forced = np.take_along_axis(auto, top_auto, axis=1) > -np.inf
             np.put_along_axis(score, top_auto, np.where(forced, 1e6, np.take_along_axis(score, top_auto, 1)), 1)
         kk = min(k, p)
         np.negative(score, out=score)  # the K smallest of the negated score, without another full-width copy
-        idx = np.argpartition(score, kk - 1, axis=1)[:, :kk]
+        idx = smallest(score, kk)
         valid = (np.take_along_axis(score, idx, axis=1) < np.inf).ravel()
         local = np.repeat(np.arange(rows.size), kk)[valid]
         cols = idx.ravel()[valid]

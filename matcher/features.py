@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from matcher.geo import haversine_km
+from matcher.market import MARKET_COLUMNS, Transitions
 from matcher.schema import FEATURES, distance_parts
 from matcher.text import DanishAnalyzer, TfidfModel
 
@@ -86,11 +87,14 @@ class CitizenSide:
 
 
 class FeatureSpace:
-    """Vocabularies, occupation profiles and the field/occupation tables learned from postings and hires."""
+    """Vocabularies, occupation profiles and the field/occupation tables learned from postings and hires, with the
+    hires' occupation transitions (sought -> hired) that serving's `transition_share` reads.
+    """
 
     def __init__(self, words: TfidfModel, titles: TfidfModel, occupations: list[str], fields: list[str],
                  centroids: np.ndarray, title_centroids: np.ndarray, affinity: np.ndarray, hire_rate: np.ndarray,
-                 skill_terms: list[str], skill_labels: dict[str, str], occupation_labels: dict[str, str]) -> None:
+                 skill_terms: list[str], skill_labels: dict[str, str], occupation_labels: dict[str, str],
+                 transition_pairs: np.ndarray | None = None, transition_hired: np.ndarray | None = None) -> None:
         self.words = words
         self.titles = titles
         self.occupations = occupations
@@ -105,6 +109,9 @@ class FeatureSpace:
         self._occ_index = {c: i for i, c in enumerate(occupations)}
         self._field_index = {f: i for i, f in enumerate(fields)}
         self.skill_columns = np.array([words.vocabulary[t] for t in skill_terms], dtype=np.int64)
+        n = len(occupations) + 1
+        self.transition_pairs = np.zeros((n, n)) if transition_pairs is None else transition_pairs
+        self.transition_hired = np.zeros(n) if transition_hired is None else transition_hired
 
     # -- learning ------------------------------------------------------------------------------------------
     @classmethod
@@ -139,8 +146,15 @@ class FeatureSpace:
         affinity = np.log((counts + 1.0) / (expected + 1.0))
         per_occ_postings = np.bincount(occ, minlength=len(occupations) + 1)
         hire_rate = np.log((counts.sum(0) + 1.0) / (per_occ_postings + 10.0))
-        return cls(words, titles, occupations, fields, centroids, title_centroids, affinity, hire_rate,
-                   skill_terms, skill_labels, occupation_labels)
+        space = cls(words, titles, occupations, fields, centroids, title_centroids, affinity, hire_rate,
+                    skill_terms, skill_labels, occupation_labels)
+        titles_of = cvs.set_index("person_id")["desired_titles"]
+        hired = hires.merge(postings[["posting_id", "occupation_code"]], on="posting_id")
+        sought = space.desired_occupations(titles_of.reindex(hired["person_id"]).tolist())
+        hired_occ = hired["occupation_code"].map(space._occ_index).fillna(len(occupations)).to_numpy(dtype=np.int64)
+        every = Transitions(sought, hired_occ, day_numbers(hired["hired_on"]))
+        space.transition_pairs, space.transition_hired = every.before(np.inf)
+        return space
 
     # -- preparing both sides ------------------------------------------------------------------------------
     def prepare_postings(self, postings: pd.DataFrame) -> PostingSide:
@@ -176,22 +190,33 @@ class FeatureSpace:
             portal_count=portal_count.to_numpy(dtype=np.float32),
         )
 
-    def prepare_citizens(self, cvs: pd.DataFrame) -> CitizenSide:
-        """Vectorise CVs and find the occupations their desired titles name."""
-        frame = cvs.reset_index(drop=True)
-        text = self.words.transform(frame["cv_text"].tolist())
-        skills = (text[:, self.skill_columns] > 0).astype(np.float32).tocsr()
-        owner = np.repeat(np.arange(len(frame)), frame["desired_titles"].map(len).to_numpy())
-        flat = [t.lower() for titles in frame["desired_titles"] for t in titles]
+    def _desired(self, titles: list[list[str]]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """Desired-title vectors, the citizen owning each, and citizens x (occupations + unknown): True where one of
+        the citizen's titles is most like the occupation's typical title.
+        """
+        owner = np.repeat(np.arange(len(titles)), [len(t) if isinstance(t, list) else 0 for t in titles])
+        flat = [t.lower() for each in titles if isinstance(each, list) for t in each]
         desired = self.titles.transform(flat) if flat else sp.csr_matrix((0, len(self.titles.vocabulary)))
-        n_occ = len(self.occupations)
-        desired_occ = np.zeros((len(frame), n_occ + 1), dtype=bool)
+        occupations = np.zeros((len(titles), len(self.occupations) + 1), dtype=bool)
         if flat:
             sims = np.asarray(desired @ self.title_centroids.T)
             best = sims.max(axis=1, keepdims=True)
             hit = (sims >= np.maximum(0.3, 0.85 * best)) & (best >= 0.3)
             rows, cols = np.nonzero(hit)
-            desired_occ[owner[rows], cols] = True
+            occupations[owner[rows], cols] = True
+        return desired, owner, occupations
+
+    def desired_occupations(self, titles: list[list[str]]) -> np.ndarray:
+        """Citizens x (occupations + unknown), True where the citizen's desired titles name the occupation."""
+        return self._desired(titles)[2]
+
+    def prepare_citizens(self, cvs: pd.DataFrame) -> CitizenSide:
+        """Vectorise CVs and find the occupations their desired titles name."""
+        frame = cvs.reset_index(drop=True)
+        text = self.words.transform(frame["cv_text"].tolist())
+        skills = (text[:, self.skill_columns] > 0).astype(np.float32).tocsr()
+        desired, owner, desired_occ = self._desired(frame["desired_titles"].tolist())
+        n_occ = len(self.occupations)
         fit = np.zeros((len(frame), n_occ + 1), dtype=np.float32)
         fit[:, :n_occ] = np.asarray(text @ self.centroids.T)
         field = frame["education_field"].map(self._field_index).fillna(len(self.fields))
@@ -248,6 +273,7 @@ class FeatureSpace:
         out[:, 11] = self.hire_rate[occ]
         out[:, 12] = cit.experience[who]
         out[:, 13] = post.portal_count[cols]
+        out[:, MARKET_COLUMNS] = 0.0  # filled by matcher.market once every search's candidates are known
         return out
 
     # -- saving --------------------------------------------------------------------------------------------
@@ -259,7 +285,8 @@ class FeatureSpace:
         }
         (directory / "space.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         np.savez_compressed(directory / "space.npz", centroids=self.centroids, title_centroids=self.title_centroids,
-                            affinity=self.affinity, hire_rate=self.hire_rate)
+                            affinity=self.affinity, hire_rate=self.hire_rate, transition_pairs=self.transition_pairs,
+                            transition_hired=self.transition_hired)
 
     @classmethod
     def load(cls, directory: Path) -> FeatureSpace:
@@ -267,7 +294,8 @@ class FeatureSpace:
         arrays = np.load(directory / "space.npz")
         return cls(TfidfModel.from_dict(data["words"]), TfidfModel.from_dict(data["titles"]), data["occupations"],
                    data["fields"], arrays["centroids"], arrays["title_centroids"], arrays["affinity"],
-                   arrays["hire_rate"], data["skill_terms"], data["skill_labels"], data["occupation_labels"])
+                   arrays["hire_rate"], data["skill_terms"], data["skill_labels"], data["occupation_labels"],
+                   arrays["transition_pairs"], arrays["transition_hired"])
 
 
 def _skill_terms(words: TfidfModel, x: sp.csr_matrix, occ: np.ndarray, n_occ: int) -> list[str]:

@@ -53,12 +53,13 @@ def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str 
     """One row per citizen: person_id, cv_text, desired_titles (list), education, experience, home coordinates.
 
     Optional `sex` and `birth_date` columns (or `demographics` applied to the CPR numbers) feed the evaluation's
-    subgroups.
+    subgroups; an optional `consultant_id` (the consultant's pseudonym, never a CPR number) is carried into the
+    recommendations.
     """
     from matcher.geo import coordinates
 
-    table = read_table(path, required=CV_COLUMNS, optional=["latitude", "longitude", "sex", "birth_date"],
-                       one_of=[("person_id", "cpr")])
+    optional = ["latitude", "longitude", "sex", "birth_date", "consultant_id"]
+    table = read_table(path, required=CV_COLUMNS, optional=optional, one_of=[("person_id", "cpr")])
     _require_text(table, "cv_text")
     person_id = _person_ids(table, secret, secret_file)
     _unique(table, "person_id" if "person_id" in table else "cpr", person_id)
@@ -72,6 +73,8 @@ def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str 
         "_row": table[ROW].to_numpy(),
     })
     frame["latitude"], frame["longitude"] = coordinates(table)
+    if "consultant_id" in table:
+        frame["consultant_id"] = _consultants(table)
     if demographics is not None and "cpr" in table and "person_id" not in table:
         extra = demographics(table)
         frame["sex"] = extra["sex"].to_numpy()
@@ -81,6 +84,65 @@ def read_cvs(path: str | Path, *, secret: bytes | None = None, secret_file: str 
             frame["sex"] = table["sex"].str.strip().str.upper().to_numpy()
         if "birth_date" in table:
             frame["birth_date"] = to_dates(table, "birth_date", allow_empty=True).to_numpy()
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+def _consultants(table: pd.DataFrame) -> np.ndarray:
+    """Consultant pseudonyms: short codes of letters, digits and `._:-`; anything that looks like a CPR number is
+    refused, so a person's identity never reaches the recommendations or the log.
+    """
+    value = table["consultant_id"].str.strip()
+    digits = value.str.replace("-", "", regex=False)
+    bad = (value != "") & (~value.str.fullmatch(r"[A-Za-z0-9._:-]{1,64}") | digits.str.fullmatch(r"\d{10}"))
+    if bad.any():
+        row = int(table[ROW].to_numpy()[bad.to_numpy()][0])
+        raise InputError("not a consultant pseudonym (up to 64 letters, digits or ._:-, never a CPR number)",
+                         file=table.attrs.get("file"), row=row, column="consultant_id")
+    return value.to_numpy()
+
+
+# What a consultant may write in the tick column of a list: shown, or not shown (an empty cell is not shown).
+TICKED = frozenset({"x", "ja", "j", "yes", "y", "1", "true", "sand", "✓", "✔", "☑", "☒"})
+NOT_TICKED = frozenset({"", "nej", "n", "no", "0", "false", "falsk"})
+TICK_COLUMNS = ("vist", "shown")
+
+
+def read_confirmations(path: str | Path) -> pd.DataFrame:
+    """A consultant's ticked list (`lists/<person_id>.csv` of `trial match recommend`, or recommendations.csv with
+    a tick column): person_id, posting_id, served_on, shown (bool), consultant_id ("" when the file has none).
+
+    The tick column is `vist` or `shown`; x, ja, 1 or ✓ mean shown, an empty cell, nej or 0 not shown.
+    """
+    table = read_table(path, required=["person_id", "posting_id", "served_on"], optional=["consultant_id"],
+                       one_of=[TICK_COLUMNS])
+    file = table.attrs.get("file")
+    ticks = [c for c in TICK_COLUMNS if c in table]
+    if len(ticks) > 1:
+        raise InputError("columns 'vist' and 'shown' both say whether a posting was shown; keep one", file=file,
+                         row=int(table.attrs.get("header_row", 1)))
+    tick = ticks[0]
+    not_pseudonym = ~table["person_id"].str.fullmatch(r"[0-9a-f]{32}").to_numpy()
+    if not_pseudonym.any():
+        # Never echoed: a CPR number typed into the list must not be printed back.
+        row = int(table[ROW].to_numpy()[not_pseudonym][0])
+        raise InputError("not a pseudonym (32 hexadecimal characters, as the list was written)", file=file, row=row,
+                         column="person_id")
+    _require_text(table, "posting_id")
+    text = table[tick].str.strip().str.lower()
+    unknown = ~(text.isin(TICKED) | text.isin(NOT_TICKED)).to_numpy()
+    if unknown.any():
+        row = int(table[ROW].to_numpy()[unknown][0])
+        raise InputError("not a tick (x, ja, 1 or ✓ for shown; empty, nej or 0 for not shown)", file=file, row=row,
+                         column=tick)
+    frame = pd.DataFrame({
+        "person_id": table["person_id"].to_numpy(),
+        "posting_id": table["posting_id"].to_numpy(),
+        "served_on": to_dates(table, "served_on").dt.strftime("%Y-%m-%d").to_numpy(),
+        "shown": text.isin(TICKED).to_numpy(),
+        "consultant_id": _consultants(table) if "consultant_id" in table else np.full(len(table), ""),
+        "_row": table[ROW].to_numpy(),
+    })
     frame.attrs["file"] = str(path)
     return frame
 

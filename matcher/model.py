@@ -4,6 +4,7 @@ hash, parameters, metrics, package version). A model from another package versio
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +35,17 @@ class MatchModel:
         self.space.save(out)
         self.ranker.save(out)
         meta = {**self.meta, "format": FORMAT, "package_version": trial.__version__, "features": FEATURES,
-                "params": self.ranker.params, "best_iteration": self.ranker.best_iteration}
+                "params": self.ranker.params, "best_iteration": self.ranker.best_iteration,
+                "model_id": _content_id(out)}
+        self.meta = meta
         (out / "model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n",
                                         encoding="utf-8")
         return out
+
+    @property
+    def version(self) -> str:
+        """What each recommendation records as its model: the package version and the saved files' content hash."""
+        return f"{self.meta.get('package_version', trial.__version__)}+{self.meta.get('model_id', 'unsaved')}"
 
     @classmethod
     def load(cls, directory: str | Path) -> MatchModel:
@@ -62,3 +70,19 @@ class MatchModel:
         space = FeatureSpace.load(path)
         ranker = LambdaRanker.load(path, meta["params"], int(meta["best_iteration"]))
         return cls(space, ranker, meta)
+
+
+def _content_id(directory: Path) -> str:
+    """The first 16 hex digits of SHA-256 over the booster, the feature space and its arrays (not the zip wrapper,
+    which carries the time of saving): the same model, the same id.
+    """
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for name in ("booster.txt", "space.json"):
+        digest.update((directory / name).read_bytes())
+    with np.load(directory / "space.npz") as arrays:
+        for name in sorted(arrays.files):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest()[:16]

@@ -55,6 +55,13 @@ def _text(feature: str, value: float, ctx: ReasonContext) -> str | None:
         return f"passer til erfaringen ({value:.0f} år)"
     if feature == "portal_count":
         return "slået op på flere jobportaler"
+    if feature == "crowding":
+        # Crowding 1 is the average open posting; only a posting few others were offered is worth saying so.
+        return "få andre ledige er foreslået dette job" if value < 0.8 else None
+    if feature == "tightness":
+        return "mange ledige stillinger i faget" if value > 0.2 else None
+    if feature == "transition_share":
+        return "ledige med samme jobønsker bliver ofte ansat i denne type stilling" if value >= 0.1 else None
     return None
 
 

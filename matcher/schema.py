@@ -26,10 +26,18 @@ FEATURES = [
     "occupation_hire_rate",  # hires per posting of the occupation (from hires)
     "experience_years",
     "portal_count",  # on how many portals the job was posted
+    # The market on the reference day, from what was known then (matcher/market.py):
+    "crowding",  # other job seekers with the posting among their candidates, relative to the average open posting
+    "tightness",  # open postings per job seeker in the posting's occupation, relative to the whole market (log)
+    "transition_share",  # share of earlier hires of people seeking the citizen's titles that went to this occupation
 ]
 FEATURE_COLUMN = {name: i for i, name in enumerate(FEATURES)}  # a feature's column in a feature row
 DEFAULT_CANDIDATES = 300  # postings per citizen kept by retrieval for the ranker (training, evaluation, serving)
 RADIUS_KM = 30.0  # automatch's "near": a workplace within this distance of home
+SEARCH_DAYS = 28  # a job seeker's search counts in the market (crowding, tightness) this many days after it began
+BASELINE_CANDIDATES = 50  # automatch's best postings added to the candidates when evaluating and serving
+POOL_PER_SLOT = 3  # under a cap, a citizen's list is chosen from their best POOL_PER_SLOT x top postings
+EXPOSURE_WINDOW_DAYS = 14  # default exposure window: a capped posting goes to at most N treated citizens within it
 
 
 def distance_parts(distance_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from matcher.candidates import generate
+from matcher.candidates import add_market, collect, generate
 from matcher.features import CitizenSide, FeatureSpace, PostingSide, day_numbers
 from matcher.inputs import frame_hash
+from matcher.market import Transitions
 from matcher.model import MatchModel
 from matcher.postings import dedupe
 from matcher.progress import OnProgress, report
@@ -76,29 +77,26 @@ def hire_queries(
 def build_pairs(space: FeatureSpace, cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *,
                 k: int, progress: OnProgress | None = None) -> TrainingPairs:
     """Labels: the hired posting 2, others of the same occupation 1, the rest 0; citizens whose hire was not
-    retrieved are left out (their forced-in positive would teach the model to prefer poor retrieval scores).
+    retrieved are left out (their forced-in positive would teach the model to prefer poor retrieval scores), but
+    their searches still count in everyone's market features.
     """
     post, cit, target, ref = hire_queries(space, cvs, postings, hires)
-    feats, labels, groups, ids = [], [], [], []
-    missed = 0
-    for batch in generate(space, cit, post, ref, k=k, window_days=WINDOW_DAYS):
-        who = batch.rows[batch.local]
-        label = np.where(batch.cols == target[who], 2, np.where(
-            post.occupation[batch.cols] == post.occupation[target[who]], 1, 0)).astype(np.float32)
-        for local in range(batch.rows.size):
-            lo, hi = np.searchsorted(batch.local, [local, local + 1])
-            if hi == lo or not (label[lo:hi] == 2).any():
-                missed += 1
-                continue
-            feats.append(batch.features[lo:hi])
-            labels.append(label[lo:hi])
-            groups.append(hi - lo)
-            ids.append(cit.frame["person_id"].iat[batch.rows[local]])
-        done = min(int(batch.rows[-1]) + 1, len(cit))
-        report(progress, f"candidates for {done}/{len(cit)} citizens", done, len(cit))
-    if not groups:
+    pairs = collect(generate(space, cit, post, ref, k=k, window_days=WINDOW_DAYS), len(cit), "candidates for",
+                    progress)
+    # Each search's market sees only the hires before its day (its own comes HIRE_LAG_DAYS after it).
+    earlier = Transitions(cit.desired_occupations, post.occupation[target], ref + HIRE_LAG_DAYS)
+    add_market(space, pairs, cit, post, ref, window_days=WINDOW_DAYS, transitions=earlier)
+    hired = target[pairs.search]
+    label = np.where(pairs.posting == hired, 2, np.where(post.occupation[pairs.posting] == post.occupation[hired], 1, 0)
+                     ).astype(np.float32)
+    retrieved = np.zeros(len(cit), dtype=bool)
+    retrieved[pairs.search[label == 2]] = True
+    if not retrieved.any():
         raise TrialError("no hired posting was among any citizen's candidates; check that hires match postings")
-    return TrainingPairs(np.vstack(feats), np.concatenate(labels), np.array(groups), np.array(ids), missed)
+    keep = retrieved[pairs.search]
+    groups = np.bincount(pairs.search[keep], minlength=len(cit))[retrieved]
+    return TrainingPairs(pairs.features[keep], label[keep], groups, cit.frame["person_id"].to_numpy()[retrieved],
+                         int(len(cit) - retrieved.sum()))
 
 
 def train(cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, *, until: date | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports import disclosure, sections
+from reports import disclosure, displacement, sections
 from reports.blinding import Blinding
 from reports.disclosure import Hidden
 from reports.formatting import Numbers
@@ -104,6 +104,7 @@ def context(page: Page) -> dict[str, Any]:
         "subgroups": sections.subgroups(page),
         "receipt": sections.receipt(page),
         "savings": sections.savings(page, None if headline is None else headline["view"]),
+        "displacement": displacement.section(page),
         "methods": sections.methods(page),
         "landmarks": [str(d) for d in protocol.outcomes.landmarks_days],
         "T": page.text,

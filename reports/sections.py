@@ -95,6 +95,7 @@ FAMILIES = {
     "employment_rate_ratio": ("employment_frequency", "ratio", 2),
     "unemployed_share_difference": ("unemployed_share", "difference", 3),
     "binary.difference": ("binary", "difference", 3),
+    "spillover.direct": ("benefit_days", "difference", 1),
     "exit_share_difference": ("exits", "difference", 3),
 }
 
@@ -104,6 +105,8 @@ def _found(page: Page, name: str, part: str | None = None) -> Any:
     effects = page.result.effects
     if name == "binary.difference":
         return effects.binary.difference if effects.binary is not None else None
+    if name == "spillover.direct":
+        return effects.spillover.direct if effects.spillover is not None else None
     value = getattr(effects, name, None)
     return value.get(part) if isinstance(value, dict) and part is not None else value
 

@@ -135,7 +135,26 @@ def show_status(report: Mapping[str, Any], arms: Sequence[str], lang: str, out: 
         balance.add_row(row["variable"], row["level"] or f.words("gns. (sd)", "mean (sd)"), *cells,
                         smd if row["smd"] is None or smd.startswith("-") else "+" + smd)
     out.print(balance)
+    if report.get("clusters") is not None:
+        show_clusters(report, arms, f, out)
     _say(out, f"{f.words('ledgerens hoved', 'ledger head')} {report['ledger_head']}")
+
+
+def show_clusters(report: Mapping[str, Any], arms: Sequence[str], f: Numbers, out: Any) -> None:
+    """A two-stage ledger's clusters by saturation: the drawn share beside the enrolled and treated share."""
+    table = _table(f.words("Klynger efter mætning (planlagt andel i indsatsgruppen)",
+                           "Clusters by saturation (planned treated share)"),
+                   [f.words("klynge", "cluster"), f.words("mætning", "saturation"), f.words("tilmeldt", "enrolled"),
+                    f.words("i indsatsgruppen", "treated"), f.words("andel", "share")])
+    for row in report["clusters"]:
+        table.add_row(row["cluster"], f.percent(row["saturation"], 0, sign=True), f.count(row["enrolled"]),
+                      f.count(row["treated"]), f.percent(row["treated_share"], 1, sign=True))
+    out.print(table)
+    _say(out, f.words("Pr. mætning", "By saturation") + ": " + "; ".join(
+        f"{f.percent(float(level), 0, sign=True)}: {f.count(b['clusters'])} "
+        + f.words("klynger", "clusters") + f", {f.count(b['enrolled'])} " + f.words("tilmeldt", "enrolled")
+        + f", {f.percent(b['treated_share'], 1, sign=True)} " + f.words("i indsatsgruppen", "treated")
+        for level, b in report["by_saturation"].items()))
 
 
 # --- analysis -----------------------------------------------------------------------------------------------------
@@ -239,6 +258,8 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
                      f"({record}{level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
     if interim is not None:
         lines.append(_decision_line(interim, f))
+    if e.spillover is not None:
+        lines += _spillover_lines(e.spillover, f, level)
     if e.benefit_days_saved is not None:
         lines.append(_days_line(f.words("Sparede dage på ydelse (indeksforløbet, alle afgange)",
                                         "Days on benefit saved (index spell, any exit)"),
@@ -271,6 +292,8 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
         if cace is not None and cace.estimate is not None:
             lines.append(f"{label} {f.words('blandt modtagere (CACE)', 'among compliers (CACE)')}: "
                          f"{f.number(cace.estimate)} ({f.interval(cace.ci)})")
+    if result.exposure is not None:
+        lines += _exposure_lines(result.exposure, f)
     if e.binary is not None and e.binary.difference is not None:
         b = e.binary.difference
         lines.append(f"{e.binary.name}: {f.words('forskel', 'difference')} {f.number(_times(b.estimate, 100))} "
@@ -280,6 +303,48 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
                  + (", ".join(f"{k} {f.count(v)}" for k, v in problems.items()) if problems
                     else f.words("ingen problemer fundet", "no problems found")))
     lines += [f"{f.words('Note', 'Note')}: {note}" for note in result.notes]
+    return lines
+
+
+def _exposure_lines(x: Any, f: Numbers) -> list[str]:
+    """Issue 16: what receipt counts, how concentrated the treatment arm's recommendations were, and the effects
+    clustered by consultant."""
+    basis = (f.words("bekræftet vist af konsulenten", "confirmed shown by the consultant") if x.receipt_basis == "shown"
+             else f.words("genereret (ingen bekræftelser)", "generated (no confirmations)"))
+    lines = [f"{f.words('Modtagelse', 'Receipt')}: {basis}"]
+    for log in (x.generated, x.shown):
+        if log is not None:
+            lines.append(f"{f.words('Eksponering', 'Exposure')} ({log.basis}, {log.window_days} "
+                         f"{f.words('dage', 'days')}): max {f.count(log.max_per_posting)}, "
+                         f"{f.words('gns.', 'mean')} {f.number(log.mean_per_posting, 2)}, Gini "
+                         f"{f.number(log.gini, 3)}, top 1% {f.percent(log.top1pct_share, 1, sign=True)}")
+    if x.by_consultant is not None:
+        for name, e in x.by_consultant.effects.items():
+            lines.append(f"{name} {f.words('klyngerobust efter konsulent', 'clustered by consultant')}: "
+                         f"{f.number(e.estimate)} ({f.interval(e.ci)}), SE {f.number(e.se, 2)} "
+                         f"({f.words('uklynget', 'unclustered')} {f.number(e.se_unclustered, 2)})")
+    return lines
+
+
+def _spillover_lines(found: Any, f: Numbers, level: str) -> list[str]:
+    """A two-stage analysis: the four estimands pooled and by saturation, with their cluster-bootstrap intervals."""
+    ci = f.words("KI", "CI")
+    names = {"direct": f.words("direkte", "direct"), "total_on_treated": f.words("samlet for indsatsgruppen",
+             "total on the treated"), "spillover_on_untreated": f.words("spillover på ikke-indsats",
+             "spillover on the untreated"), "net_per_person": f.words("netto pr. person", "net per person")}
+
+    def parts(block: Any) -> str:
+        return "; ".join(f"{label} {f.number(getattr(block, key).estimate)} ({f.interval(getattr(block, key).ci)})"
+                         for key, label in names.items() if getattr(block, key) is not None)
+
+    clusters = ", ".join(f"{f.percent(float(s), 0, sign=True)}: {n}" for s, n in found.clusters.items())
+    lines = [f.words("To-trins-design, sparede dage på ydelse (klynge-bootstrap, ", "Two-stage design, days on benefit "
+                     "saved (cluster bootstrap, ") + f"{level} {ci}; " + f.words("klynger", "clusters")
+             + f" {clusters}): {parts(found)}"]
+    for key, block in found.by_saturation.items():
+        lines.append(f"  {f.words('mætning', 'saturation')} {f.percent(float(key), 0, sign=True)}: {parts(block)}")
+    if found.icc is not None and found.icc.estimate is not None:
+        lines.append(f"  ICC {f.number(found.icc.estimate, 3)}")
     return lines
 
 
@@ -322,6 +387,8 @@ def show_savings(r: SavingsResult, title: str, lang: str, out: Any = None) -> No
             f"year and savings from year {plan.savings_from_year}",
         ))
     _population_table(r, f, lang, out)
+    if r.displacement is not None:
+        show_gross_and_net(r, f, lang, out)
     if r.target_groups:
         _scenario_table(r, f, lang, out)
     conv = r.conversations
@@ -399,6 +466,33 @@ def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None
             + ("the investment pays back over the period." if pop.ci_above_break_even
                else "payback over the period is not yet secured."),
         ))
+
+
+def show_gross_and_net(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
+    """Gross (direct) and net (displacement included) savings side by side, or why the savings are gross."""
+    d = r.displacement
+    assert d is not None
+    if d.design == "two_stage":
+        table = _table(f.words("Brutto og netto: fortrængning", "Gross and net: displacement"),
+                       ["", f.words("Dage pr. person", "Days per person"), f.words("Pr. år", "Per year"),
+                        f.words("Nutidsværdi", "Net present value")])
+        for label, effect, year, npv in (
+            (f.words("Brutto (direkte effekt)", "Gross (direct effect)"), d.gross, d.gross_per_year, d.gross_npv),
+            (f.words("Netto (med fortrængning)", "Net (displacement included)"), d.net, d.net_per_year, d.net_npv),
+        ):
+            days = "–" if effect is None else (f"{f.number(effect.estimate, 2)}"
+                                               + ("" if effect.ci is None else f" ({f.interval(effect.ci, 2)})"))
+            money = _money_span(year, r.currency, f)
+            table.add_row(label, days, money, _money_span(npv, r.currency, f))
+        out.print(table)
+    _say(out, d.note_da if lang == "da" else d.note_en)
+
+
+def _money_span(value: Any, currency: str, f: Numbers) -> str:
+    if value is None or value.estimate is None:
+        return "–"
+    text = f.money(value.estimate, currency)
+    return text if value.ci is None else f"{text} ({f.money(value.ci[0], currency)} – {f.money(value.ci[1], currency)})"
 
 
 def _scenario_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None:
@@ -588,6 +682,63 @@ def look_table(needs: Mapping[str, Any], r: Mapping[str, Any], f: Numbers) -> An
     return table
 
 
+_ESTIMAND_NAMES = {
+    "direct": ("Direkte effekt (indsats mod ikke-indsats i samme klynger)",
+               "Direct effect (treated vs untreated in the same clusters)"),
+    "total_on_treated": ("Samlet effekt for indsatsgruppen (mod rene kontrolklynger)",
+                         "Total effect on the treated (vs pure-control clusters)"),
+    "spillover_on_untreated": ("Spillover på ikke-indsats (fortrængning, mod rene kontrolklynger)",
+                               "Spillover on the untreated (displacement, vs pure-control clusters)"),
+    "net_per_person": ("Nettoeffekt pr. person i klyngerne (mod rene kontrolklynger)",
+                       "Net effect per person in treated clusters (vs pure-control clusters)"),
+}
+
+
+def show_two_stage_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> None:
+    """What a two-stage design can detect: each estimand pooled and by saturation, days and employment points."""
+    out = out or console()
+    f = Numbers(lang)
+    d, c = r["design"], r["control"]
+    out.print(f"[bold]{title}[/bold]")
+    sided = f.words("tosidet", "two-sided") if d["sided"] == 2 else f.words("ensidet", "one-sided")
+    levels = ", ".join(f"{f.percent(s, 0, sign=True)}: {b['clusters']}" for s, b in
+                       zip(d["saturations"], d["by_saturation"].values(), strict=True))
+    _say(out, f.words(
+        f"To-trins-design: {d['clusters']} klynger à {f.count(d['cluster_size'])} deltagere, ICC "
+        f"{f.number(d['icc'], 3)} (designeffekt {f.number(d['design_effect'], 2)}); klynger pr. mætning: {levels}",
+        f"Two-stage design: {d['clusters']} clusters of {f.count(d['cluster_size'])} participants, ICC "
+        f"{f.number(d['icc'], 3)} (design effect {f.number(d['design_effect'], 2)}); clusters per saturation: {levels}",
+    ))
+    assumed = f.words(" — antaget standard", " — assumed default") if c.get("assumed_default") else ""
+    _say(out, f"alpha {f.number(d['alpha'], 3)} ({sided}), {f.words('styrke', 'power')} "
+              f"{f.number(d['power'] * 100, 0)}%; {f.words('kontrol', 'control')}: {c['source']}{assumed}, "
+              f"{f.words('dage på ydelse', 'days on benefit')} {f.number(c['days_on_benefit'])} "
+              f"(sd {f.number(c['sd_days_on_benefit'])}), {f.words('i job ved horisonten', 'employed by the horizon')} "
+              f"{f.number(c['employed_by_horizon'] * 100)}%")
+    table = _table(
+        f.words("Påviselig effekt (sparede dage på ydelse; fortrængning som tabte dage)",
+                "Detectable effect (days on benefit saved; displacement as days lost)"),
+        [f.words("Effektmål", "Estimand"), f.words("Mætning", "Saturation"), f.words("Dage", "Days"),
+         "Hazard ratio", f.words("Procentpoint i job", "Employment points"), "df"],
+    )
+    for name, block in r["detectable"].items():
+        label = _ESTIMAND_NAMES[name][0 if lang == "da" else 1]
+        rows = [(f.words("samlet", "pooled"), block["pooled"])] + [
+            (f.percent(float(s), 0, sign=True), b) for s, b in block["by_saturation"].items()]
+        for where, b in rows:
+            table.add_row(label, where, f.number(b["days"], 1), f.number(b["hazard_ratio"], 3),
+                          f.number(None if b["employment_points"] is None else b["employment_points"] * 100, 1),
+                          str(b["df"]))
+            label = ""
+    out.print(table)
+    _say(out, f.words(
+        "Varianser efter Baird m.fl. (2018) med klyngeeffekt; t-test på klynger − niveauer frihedsgrader; fuld "
+        "opfølgning til horisonten. Tjekket mod Monte Carlo-simulation (tests/test_saturation_power.py).",
+        "Variances after Baird et al. (2018) with a cluster effect; t tests on clusters − levels degrees of freedom; "
+        "complete follow-up to the horizon. Checked against Monte-Carlo simulation (tests/test_saturation_power.py).",
+    ))
+
+
 def _primary_key(r: Mapping[str, Any]) -> str:
     """The effect key of the plan's primary test: days on benefit saved, or days saved (to a job)."""
     return "days_saved" if r.get("primary_test") == "rmst" else "benefit_days_saved"
@@ -665,7 +816,9 @@ def power_statement(r: Mapping[str, Any], lang: str) -> str:
 
 
 def show_evaluation(result: Mapping[str, Any], lang: str, out: Any = None) -> None:
-    """NDCG@10, Recall@10, MRR, alternatives and coverage of the model and the automatch on held-out hires."""
+    """NDCG@10, Recall@10, MRR, alternatives and exposure of the model, the automatch and (when evaluated) the model
+    under its cap, on held-out hires.
+    """
     out = out or console()
     f = Numbers(lang)
     t = result["test"]
@@ -676,11 +829,69 @@ def show_evaluation(result: Mapping[str, Any], lang: str, out: Any = None) -> No
         f"{f.percent(t['hire_among_candidates'], 0, sign=True)})",
     ))
     table = _table("", ["", "NDCG@10", "Recall@10", "MRR", f.words("alternativer", "alternatives"),
-                        f.words("dækning", "coverage")])
-    for name in ("model", "baseline"):
+                        *_exposure_headers(f)])
+    cap = result.get("cap")
+    names = {"model": "model", "baseline": "automatch"}
+    if cap:
+        names["model_capped"] = f"model, {f.words('loft', 'cap')} {cap['max_per_posting']}"
+    for name, label in names.items():
         r = result[name]
-        table.add_row(name, f.number(r["ndcg_at_10"], 3), f.number(r["recall_at_10"], 3), f.number(r["mrr"], 3),
-                      f.percent(r["alternative_share"], 0, sign=True), f.percent(r["coverage"], 1, sign=True))
+        table.add_row(label, f.number(r["ndcg_at_10"], 3), f.number(r["recall_at_10"], 3), f.number(r["mrr"], 3),
+                      f.percent(r["alternative_share"], 0, sign=True), *_exposure_cells(r["exposure"], f))
     out.print(table)
+    window = cap["window_days"] if cap else None
+    _say(out, f.words(
+        f"eksponering: borgere pr. vist opslag inden for {window or 14} dage; top 1 % = andel af pladserne til de mest "
+        "viste 1 % af opslagene; dækning = andel af de åbne opslag, der blev vist",
+        f"exposure: citizens per shown posting within {window or 14} days; top 1% = share of slots taken by the "
+        "most-shown 1% of postings; coverage = share of open postings shown",
+    ))
     if result.get("ndcg_ratio") is not None:
         _say(out, f"NDCG@10 model / automatch: {f.number(result['ndcg_ratio'], 2)}")
+    if cap and cap.get("ndcg_kept") is not None:
+        _say(out, f.words(
+            f"NDCG@10 med loft / uden loft: {f.number(cap['ndcg_kept'], 2)}; med loft / automatch: "
+            f"{f.number(cap['ndcg_ratio'], 2)}",
+            f"NDCG@10 capped / uncapped: {f.number(cap['ndcg_kept'], 2)}; capped / automatch: "
+            f"{f.number(cap['ndcg_ratio'], 2)}",
+        ))
+
+
+def _exposure_headers(f: Numbers) -> list[str]:
+    return [f.words("maks. pr. opslag", "max per posting"), f.words("gns.", "mean"), "Gini", "top 1 %",
+            f.words("dækning", "coverage")]
+
+
+def _exposure_cells(e: Mapping[str, Any], f: Numbers) -> list[str]:
+    return [f.count(e["max_per_posting"]), f.number(e["mean_per_posting"], 1), f.number(e["gini"], 2),
+            f.percent(e["top1pct_share"], 1, sign=True), f.percent(e["coverage"], 1, sign=True)]
+
+
+def show_recommendation_summary(summary: Mapping[str, Any], lang: str, out: Any = None) -> None:
+    """Exposure of one `recommend` run: the lists served, the model's lists without the cap and Jobnet's automatch
+    for the same citizens, and the most citizens any posting reached in the window with earlier runs counted.
+    """
+    out = out or console()
+    f = Numbers(lang)
+    cap = summary.get("cap")
+    table = _table("", ["", f.words("alternativer", "alternatives"), *_exposure_headers(f)])
+    rows = [(f.words("vist", "served") + (f" ({f.words('loft', 'cap')} {cap['max_per_posting']})" if cap else ""),
+             summary["alternative_share"], summary["model"])]
+    if summary.get("model_uncapped"):
+        rows.append((f.words("model uden loft", "model without cap"), None, summary["model_uncapped"]))
+    rows.append(("automatch", summary["automatch_alternative_share"], summary["automatch"]))
+    for label, alternatives, exposure in rows:
+        table.add_row(label, f.percent(alternatives, 0, sign=True), *_exposure_cells(exposure, f))
+    out.print(table)
+    if cap:
+        _say(out, f.words(
+            f"loft {cap['max_per_posting']} borgere pr. opslag inden for {cap['window_days']} dage: højst "
+            f"{f.count(summary['window_max_per_posting'])} med tidligere kørsler; "
+            f"{f.percent(summary['changed_slots'], 1, sign=True)} af pladserne flyttet af loftet",
+            f"cap {cap['max_per_posting']} citizens per posting within {cap['window_days']} days: at most "
+            f"{f.count(summary['window_max_per_posting'])} with earlier runs counted; "
+            f"{f.percent(summary['changed_slots'], 1, sign=True)} of slots moved by the cap",
+        ))
+    if summary.get("short_lists"):
+        _say(out, f.words(f"{f.count(summary['short_lists'])} borgere fik færre forslag end bedt om",
+                          f"{f.count(summary['short_lists'])} citizens got fewer postings than asked for"))

@@ -98,3 +98,16 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["match", "train", "--cvs", str(hires), "--postings", str(hires),
                                       "--hires", str(hires), "--out", str(tmp_path / "m")])
     assert result.exit_code == 2 and result.output.startswith("error: ") and "cv_text" in result.output
+
+
+def test_a_consultant_pseudonym_is_carried_and_a_cpr_number_refused(tmp_path: Path) -> None:
+    header = CV_HEADER.replace("cpr", "person_id").replace("\n", ",consultant_id\n")
+    ok = _write(tmp_path / "ok.csv", header + "a1,Tekst,Jurist,LVU,jura,2,2100,JK-17\n"
+                "a2,Tekst,Jurist,LVU,jura,2,2100,\n")
+    assert read_cvs(ok)["consultant_id"].tolist() == ["JK-17", ""]
+    bad = _write(tmp_path / "bad.csv", header + "a1,Tekst,Jurist,LVU,jura,2,2100,JK-17\n"
+                 "a2,Tekst,Jurist,LVU,jura,2,2100,010190-1234\n")
+    with pytest.raises(InputError, match="consultant pseudonym") as caught:
+        read_cvs(bad)
+    assert caught.value.row == 3 and caught.value.column == "consultant_id"
+    assert "010190" not in str(caught.value)

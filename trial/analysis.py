@@ -20,6 +20,7 @@ from scipy import stats
 
 from trial.cox import cox_fit, design_matrix, level_hazard_ratios, ph_test
 from trial.errors import InputError, ParameterError
+from trial.exposure_analysis import RECEIPT, Display, by_consultant, caps_in_force, consultants, displayed, log_exposure
 from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes, shorten
 from trial.results import (
     CACE_ASSUMPTIONS,
@@ -40,6 +41,7 @@ from trial.results import (
     DaysSaved,
     Effect,
     Effects,
+    ExposureAnalysis,
     FollowUpArm,
     HazardRatio,
     IncidenceCurve,
@@ -50,6 +52,9 @@ from trial.results import (
     PrimaryEffect,
     ProtocolRef,
     ReceiptArm,
+    Spillover,
+    SpilloverEffect,
+    SpilloverEffects,
     Subgroup,
     Test,
     WindowArmDays,
@@ -81,6 +86,7 @@ STEPS = (
     "log-rank",
     "subgroups",
     "receipt",
+    "exposure",
     "decision",
 )
 
@@ -467,6 +473,29 @@ def without_events(frame: pd.DataFrame, setting: Setting) -> list[str]:
     return [arm for arm in (setting.control, setting.treatment) if events.get(arm, 0) == 0]
 
 
+def two_stage_effects(
+    effects: Effects, benefit: pd.DataFrame, frame: pd.DataFrame, setting: Setting, replicates: int, seed: int
+) -> tuple[Effects, PrimaryEffect | None, list[str]]:
+    """Step: a two-stage design's four estimands (`trial.spillover`); the headline is the direct effect of days on
+    benefit saved within treated clusters, with its cluster-bootstrap interval."""
+    from trial.spillover import spillover_effects
+
+    found, notes = spillover_effects(
+        benefit, frame, treatment_arm=setting.treatment, horizon=setting.horizon, as_of=setting.rules.as_of,
+        alpha=setting.alpha, replicates=replicates, seed=seed, event=EVENT,
+    )  # fmt: skip
+    notes.append(
+        "two-stage design: the primary effect is spillover.direct, days on benefit saved by the treated against the "
+        "untreated of the same clusters, with a cluster-bootstrap interval; the individual-level effects pool the "
+        "untreated of every cluster and their intervals ignore the clusters"
+    )
+    direct = found.direct
+    headline = None if direct is None else PrimaryEffect(
+        name="spillover.direct", adjusted=False, estimate=direct.estimate, se=direct.se, ci=direct.ci, p=direct.p,
+    )  # fmt: skip
+    return effects.model_copy(update={"spillover": found}), headline, notes
+
+
 def hazard_ratios(
     frame: pd.DataFrame, covariates: list[str], setting: Setting
 ) -> tuple[HazardRatio, HazardRatio, PHTest, list[str]]:
@@ -724,10 +753,18 @@ def receipt(
     itt: tuple[DaysSaved, DaysSaved],
     replicates: int,
     seed: int,
-) -> tuple[dict[str, ReceiptArm], Cace, Cace, dict[str, int]]:
+    confirmations: pd.DataFrame | None = None,
+) -> tuple[dict[str, ReceiptArm], Cace, Cace, dict[str, int], Display, np.ndarray]:
     """Step: share of each arm who received recommendations, and the complier effects for days saved and days on
-    benefit saved (Wald instrumental variable: ITT / receipt gap; assumptions in `Cace.assumptions`)."""
-    received, quality = shown_in_spell(benefit, recommendations, setting.rules.as_of)
+    benefit saved (Wald instrumental variable: ITT / receipt gap; assumptions in `Cace.assumptions`).
+
+    Receipt means confirmed as shown once any consultant has confirmed a list (`trial match shown`), else generated;
+    the display and who received are returned for the exposure step.
+    """
+    display = displayed(recommendations, confirmations)
+    received, quality = shown_in_spell(benefit, display.rows, setting.rules.as_of)
+    if display.basis == "shown":
+        quality["recommendations_without_confirmation"] = display.unconfirmed
     out: dict[str, ReceiptArm] = {}
     for arm in (setting.control, setting.treatment):
         mine = benefit["arm"].to_numpy() == arm
@@ -740,7 +777,36 @@ def receipt(
     on_benefit = complier_effect(
         benefit, "benefit_time", "benefit_ended", received, itt[1], setting, replicates, rng, "benefit_days_saved"
     )
-    return out, days, on_benefit, quality
+    assumptions = [*CACE_ASSUMPTIONS[:-1], RECEIPT[display.basis]]
+    days, on_benefit = (c.model_copy(update={"assumptions": assumptions}) for c in (days, on_benefit))
+    return out, days, on_benefit, quality, display, received
+
+
+def exposure(
+    display: Display,
+    recommendations: pd.DataFrame,
+    benefit: pd.DataFrame,
+    frame: pd.DataFrame,
+    received: np.ndarray,
+    protocol: Any,
+    setting: Setting,
+) -> ExposureAnalysis:
+    """Step: exposure of what the treatment arm was generated and (when confirmed) shown, beside receipt, and the
+    intention-to-treat and complier effects with standard errors clustered by consultant (`trial.exposure_analysis`).
+    """
+    caps, window = caps_in_force(recommendations)
+    window = window or protocol.matching.window_days
+    generated = displayed(recommendations, None).rows
+    return ExposureAnalysis(
+        receipt_basis=display.basis,
+        receipt_definition=RECEIPT[display.basis],
+        generated=log_exposure(generated, "generated", window, caps),
+        shown=log_exposure(display.rows, "shown", window, caps) if display.basis == "shown" else None,
+        confirmed_not_shown=display.confirmed_not_shown,
+        unconfirmed=display.unconfirmed,
+        by_consultant=by_consultant(benefit, frame, setting.treatment, received,
+                                    consultants(display, recommendations), setting.horizon, setting.alpha),
+    )
 
 
 # --- accounting and provenance ------------------------------------------------------------------------------------
@@ -795,7 +861,14 @@ def primary_test(effects: Effects, headline: PrimaryEffect | None, protocol: Any
     if kind == "primary_estimand":
         if headline is None or headline.estimate is None or not headline.se:
             return PrimaryTest(None if headline is None else headline.name, None, None)
-        return PrimaryTest(headline.name, headline.estimate / headline.se, headline.se)
+        statistic = headline.estimate / headline.se
+        direct = effects.spillover.direct if effects.spillover is not None else None
+        if headline.name == "spillover.direct" and direct is not None and direct.df:
+            # A two-stage design's direct effect is a t on the clusters' degrees of freedom; the look compares the
+            # normal z with the same two-sided p against its boundary, so few clusters do not cross too easily.
+            same_p = stats.norm.isf(stats.t.sf(abs(statistic), direct.df))
+            statistic = math.copysign(float(same_p), statistic)
+        return PrimaryTest(headline.name, statistic, headline.se)
     hazard = effects.hazard_ratio
     se = hazard.se if hazard.se else None
     if kind == "hazard_ratio":
@@ -842,7 +915,29 @@ def with_repeated_intervals(effects: Effects, z_boundary: float | None, planned:
             update[name] = {key: turn(v) for key, v in value.items()}
     if effects.binary is not None and effects.binary.difference is not None:
         update["binary"] = effects.binary.model_copy(update={"difference": turn(effects.binary.difference)})
+    if effects.spillover is not None:
+        update["spillover"] = spillover_repeated(effects.spillover, z_boundary, planned)
     return effects.model_copy(update=update)
+
+
+def spillover_repeated(found: Spillover, z_boundary: float | None, planned: bool) -> Spillover:
+    """The four pooled spillover estimands' repeated intervals: their t interval on the clusters' degrees of freedom
+    at the boundary's nominal level (estimate ± t × SE, the t with the boundary's tail), the ordinary interval
+    with no planned looks; the estimates by saturation are exploratory and keep their nominal intervals."""
+    from trial.interim import repeated_interval
+
+    def turn(effect: SpilloverEffect | None) -> SpilloverEffect | None:
+        if effect is None:
+            return None
+        if not planned:
+            both = effect.ci[0] is not None and effect.ci[1] is not None
+            return effect.model_copy(update={"rci": effect.ci if both else None})
+        critical = z_boundary
+        if z_boundary is not None and effect.df:
+            critical = float(stats.t.isf(stats.norm.sf(z_boundary), effect.df))
+        return effect.model_copy(update={"rci": repeated_interval(effect.estimate, effect.se, critical)})
+
+    return found.model_copy(update={name: turn(getattr(found, name)) for name in SpilloverEffects.model_fields})
 
 
 def interim_decision(
@@ -873,6 +968,8 @@ def interim_decision(
     effects = with_repeated_intervals(effects, interim.z_boundary, planned=bool(a.looks_months))
     if headline is not None:
         found = effects.binary.difference if headline.name == "binary.difference" and effects.binary else None
+        if headline.name == "spillover.direct":
+            found = effects.spillover.direct if effects.spillover is not None else None
         found = found or getattr(effects, headline.name, None)
         headline = headline.model_copy(update={"rci": None if found is None else found.rci})
     return interim, effects, headline, decision_notes(interim, fraction)
@@ -1030,13 +1127,13 @@ def check_allocations(allocations: pd.DataFrame, protocol: Any) -> pd.DataFrame:
 # --- the analysis -------------------------------------------------------------------------------------------------
 
 
-def _stepper(progress: Progress | None) -> Callable[[str], None]:
+def _stepper(progress: Progress | None, steps: tuple[str, ...] = STEPS) -> Callable[[str], None]:
     """A callback that reports each named step of the analysis as `progress(name, done, total)`."""
-    done = iter(range(len(STEPS)))
+    done = iter(range(len(steps)))
 
     def step(name: str) -> None:
         if progress is not None:
-            progress(f"analyse: {name}", next(done), len(STEPS))
+            progress(f"analyse: {name}", next(done), len(steps))
 
     return step
 
@@ -1056,11 +1153,13 @@ def analyse(
     recommendations: pd.DataFrame | None = None,
     inputs: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    confirmations: pd.DataFrame | None = None,
 ) -> AnalysisResult:
     """The intention-to-treat analysis of a trial (the result of `trial analyse`).
 
     `allocations` needs person_id, arm, randomised_on (and stratum and the protocol's covariates for the stratified
-    and adjusted estimates); `spells` needs person_id, start, end, exit. Nothing here reads files or the ledger.
+    and adjusted estimates); `spells` needs person_id, start, end, exit; `recommendations` and `confirmations` are
+    the ledger's logs (`Ledger.recommendations`, `Ledger.confirmations`). Nothing here reads files or the ledger.
     """
     if bootstrap is not None and bootstrap < 0:
         raise ParameterError("bootstrap", f"replicates must be 0 or more; got {bootstrap}")
@@ -1071,7 +1170,8 @@ def analyse(
     replicates = int(protocol.analysis.bootstrap if bootstrap is None else bootstrap)
     seed = DEFAULT_SEED if seed is None else int(seed)
     allocations = check_allocations(allocations, protocol)
-    step = _stepper(progress)
+    two_stage = protocol.randomisation.two_stage
+    step = _stepper(progress, (*STEPS, "spillover") if two_stage else STEPS)
 
     step("outcomes")
     table = build_outcomes(allocations, spells, rules)
@@ -1103,13 +1203,15 @@ def analyse(
         frame, list(protocol.analysis.subgroups), setting
     )
     step("receipt")
-    received = cace = cace_benefit = None
+    received = cace = cace_benefit = exposed = None
     quality = dict(table.data_quality)
     if recommendations is not None:
-        received, cace, cace_benefit, receipt_quality = receipt(
-            frame, benefit, recommendations, setting, (saved, benefit_saved), replicates, seed
+        received, cace, cace_benefit, receipt_quality, display, who = receipt(
+            frame, benefit, recommendations, setting, (saved, benefit_saved), replicates, seed, confirmations
         )
         quality |= receipt_quality
+        step("exposure")
+        exposed = exposure(display, recommendations, benefit, frame, who, protocol, setting)
 
     if binary is not None:
         quality["binary_outcome_missing"] = binary.missing
@@ -1133,6 +1235,9 @@ def analyse(
         exit_share_difference=exit_differences,
     )
     headline, primary_notes = primary(effects, protocol)
+    if two_stage:
+        step("spillover")
+        effects, headline, primary_notes = two_stage_effects(effects, benefit, frame, setting, replicates, seed)
     step("decision")
     interim, effects, headline, decision = interim_decision(
         protocol, allocations, rules.as_of, effects, headline, primary_events(protocol, frame, benefit, binary)
@@ -1156,4 +1261,5 @@ def analyse(
         follow_up=followed,
         horizon_supported=supported,
         meta=meta(protocol, setting, inputs or {}, replicates, seed),
+        exposure=exposed,
     )

@@ -25,6 +25,7 @@ DEMO_POSTINGS = 15_000
 DEMO_HISTORY = 4_000  # the matcher's training cohort: enough hires to learn from, quick enough for the demo
 DEMO_EFFECT_DAYS = 14.0
 DEMO_UPTAKE = 0.75
+DEMO_DISPLACEMENT = 0.5  # two-stage demo: half the treated's gain taken from others in their jobcentre
 MARKER = ".trial-demo"
 Say = Callable[[str], None]
 Progress = Callable[..., None]  # progress(message, done=None, total=None)
@@ -71,7 +72,9 @@ def init_and_enrol(
     secret = load_secret(data / "secret.key")
     files = weekly_files(data, as_of)
     totals: dict[str, Any] = {"files": len(files), "read": 0, "excluded": 0, "already_enrolled": 0, "enrolled": {}}
-    with Ledger.create(db, protocol, protocol_path.read_text(encoding="utf-8")) as ledger:
+    # A two-stage protocol draws its clusters' saturations from the secret at init.
+    key = secret if protocol.randomisation.two_stage else None
+    with Ledger.create(db, protocol, protocol_path.read_text(encoding="utf-8"), secret=key) as ledger:
         for number, (path, day) in enumerate(files, start=1):
             progress(f"enrol {path.name}", number - 1, len(files))
             result = enrol_file(ledger, path, secret=secret, as_of=day, protocol=protocol)
@@ -192,18 +195,26 @@ def estimates_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> lis
 
 
 def _savings_step(out: Path, evaluation: Evaluation, result: AnalysisResult, say: Say) -> SavingsResult:
-    """`trial savings --analysis --db`: the protocol's days estimand × eligible persons a year from the ledger."""
+    """`trial savings --analysis --db`: the protocol's days estimand × eligible persons a year from the ledger.
+
+    A two-stage analysis gives the net effect (displacement included), with the gross (direct) one beside it.
+    """
     from trial.analysis import days_effect_name
-    from trial.savings import eligible_from_ledger
+    from trial.savings import effects_of, eligible_from_ledger
     from trial.savings import savings as savings_of
 
-    name = days_effect_name(evaluation.protocol)
-    effect = getattr(result.effects, name)
-    low, high = effect.ci
     eligible = eligible_from_ledger(evaluation.screening) if evaluation.screening is not None else None
+    if result.effects.spillover is not None:
+        found = effects_of(result, evaluation.protocol, out / "analysis.json")
+        name, gross = found["name"], found["gross"]
+        effect: Any = result.effects.spillover.net_per_person
+    else:
+        name, gross = days_effect_name(evaluation.protocol), None
+        effect = getattr(result.effects, name)
+    low, high = effect.ci
     savings = savings_of(
         evaluation.protocol, effect.estimate, None if low is None or high is None else (low, high),
-        effect_name=name, eligible=eligible,
+        effect_name=name, eligible=eligible, gross=gross, design="two_stage" if gross is not None else None,
     )  # fmt: skip
     (out / "savings.json").write_text(savings.to_json() + "\n", encoding="utf-8")
     pop, currency = savings.trial_population, savings.currency
@@ -216,11 +227,38 @@ def _savings_step(out: Path, evaluation: Evaluation, result: AnalysisResult, say
         npv_span = "" if pop.npv.ci is None else f" (95% CI {pop.npv.ci[0]:,.0f} to {pop.npv.ci[1]:,.0f})"
         say(f"  net present value over {years} years: {pop.npv.estimate:,.0f} {currency}{npv_span}; break-even "
             f"{pop.break_even_days:.2f} days on benefit per person")
+    shown = savings.displacement
+    if shown is not None and shown.gross is not None and shown.gross_per_year is not None and pop is not None:
+        say(f"  gross (the direct effect, {shown.gross.estimate:.1f} days): {shown.gross_per_year.estimate:,.0f} "
+            f"{currency} a year; net (displacement included, {effect.estimate:.1f} days): "
+            f"{pop.per_year.estimate:,.0f} {currency} a year")
     for group in savings.target_groups:
         say(f"  scenario, assuming the effect holds for {group.label_en}: {group.per_year.estimate:,.0f} "
             f"{currency} a year")
     say(f"  written: {out / 'savings.json'}")
     return savings
+
+
+def spillover_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> list[str]:
+    """A two-stage trial's four estimands (pooled and by saturation) beside the simulator's truth."""
+    found = result.effects.spillover
+    if found is None:
+        return ["  the two-stage estimands could not be estimated at this data cut"]
+    labels = {"direct": "direct effect (treated vs untreated, same jobcentres) [primary]",
+              "total_on_treated": "total effect on the treated (vs pure-control jobcentres)",
+              "spillover_on_untreated": "spillover on the untreated (negative = displacement)",
+              "net_per_person": "net effect per person in treated jobcentres (what finance multiplies)"}
+    lines = ["  days on benefit saved, cluster-bootstrap 95% intervals:"]
+    for name, label in labels.items():
+        effect, true = getattr(found, name), truth.get(name)
+        shown = "–" if effect is None or effect.estimate is None else f"{effect.estimate:.1f}{_interval(effect)}"
+        lines.append(f"  {label}: {shown}; truth {'–' if true is None else f'{true:.1f}'}")
+    for key, level in found.by_saturation.items():
+        true = truth.get("by_saturation", {}).get(key, {})
+        parts = [f"{name.split('_')[0]} {getattr(level, name).estimate:.1f} (truth {true.get(name, 0) or 0:.1f})"
+                 for name in labels if getattr(level, name) is not None]
+        lines.append(f"    at {float(key):.0%} treated: " + ", ".join(parts))
+    return lines
 
 
 def run_demo(
@@ -230,17 +268,26 @@ def run_demo(
     seed: int = 1,
     say: Say = print,
     progress: Progress = _quiet,
+    design: str = "individual",
+    clusters: int | None = None,
+    displacement: float = DEMO_DISPLACEMENT,
 ) -> dict[str, Any]:
-    """Simulate → init → enrol weekly → match → analyse at six months → report → savings, all into `out`."""
+    """Simulate → init → enrol weekly → match → analyse at six months → report → savings, all into `out`.
+
+    `design = "two_stage"` runs the roll-out protocol's two-stage trial in the simulated job market with
+    `displacement`, and prints each spillover estimate beside its truth.
+    """
     from trial.simulate import default_protocol_path, simulate, six_month_cut
 
     out = Path(out)
     prepare_folder(out)
     data = out / "data"
     db = out / "trial.db"
-    protocol_path = default_protocol_path()
+    two_stage = design == "two_stage"
+    protocol_path = data / "protocol.toml" if two_stage else default_protocol_path()
     as_of = six_month_cut()
-    summary: dict[str, Any] = {"out": str(out), "as_of": as_of.isoformat()}
+    summary: dict[str, Any] = {"out": str(out), "as_of": as_of.isoformat(), "design": design}
+    extra = {"design": "two_stage", "clusters": clusters, "displacement": displacement} if two_stage else {}
 
     say(f"1/7 Simulerer / simulating {claimants} claimants into {data} (registry data cut {as_of.isoformat()})")
     truth = simulate(
@@ -252,13 +299,20 @@ def run_demo(
         uptake=DEMO_UPTAKE,
         seed=seed,
         data_cut=as_of,
-        protocol_path=protocol_path,
+        protocol_path=None if two_stage else protocol_path,
         progress=progress,
+        **extra,
     )
     six = truth["six_month"]
-    say(f"  true effect at the six-month cut: {six['itt_benefit_days_saved']:.1f} days on benefit saved, "
-        f"{six['itt_days_saved']:.1f} days to a job saved ({DEMO_EFFECT_DAYS:g} days to a job for the "
-        f"{DEMO_UPTAKE:.0%} who meet a consultant; faster jobs pre-empt other exits)")
+    if two_stage:
+        say(f"  {truth['clusters']} jobcentres, displacement {displacement:g}: true net effect at the six-month cut "
+            f"{six['spillover']['net_per_person']:.1f} days on benefit saved per person in treated jobcentres, direct "
+            f"{six['spillover']['direct']:.1f} ({DEMO_EFFECT_DAYS:g} days to a job for the {DEMO_UPTAKE:.0%} who "
+            "meet a consultant, in a market without competition)")
+    else:
+        say(f"  true effect at the six-month cut: {six['itt_benefit_days_saved']:.1f} days on benefit saved, "
+            f"{six['itt_days_saved']:.1f} days to a job saved ({DEMO_EFFECT_DAYS:g} days to a job for the "
+            f"{DEMO_UPTAKE:.0%} who meet a consultant; faster jobs pre-empt other exits)")
     for note in truth["notes"]:
         say(f"  note: {note}")
 
@@ -283,7 +337,7 @@ def run_demo(
     from trial.results import AnalysisResult
 
     result = AnalysisResult.load(out / "analysis.json")
-    for line in estimates_beside_truth(result, six):
+    for line in spillover_beside_truth(result, six["spillover"]) if two_stage else estimates_beside_truth(result, six):
         say(line)
     say(f"  written: {out / 'analysis.json'}")
     summary["primary"] = result.primary.model_dump(mode="json") if result.primary is not None else None

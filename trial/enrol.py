@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,13 @@ def read_claimants(path: str | Path, protocol: Protocol, as_of: date) -> pd.Data
     """Read and type a claimant file; any bad cell raises InputError naming file, row and column."""
     extra = [c for c in protocol.eligibility.require if c not in REQUIRED + OPTIONAL]
     extra += [c for c in protocol.analysis.covariates if c not in REQUIRED + OPTIONAL + extra + ["age", "age_band"]]
-    frame = read_table(path, required=REQUIRED + extra, optional=OPTIONAL, aliases=DANISH_ALIASES)
+    # A two-stage design needs every claimant's cluster (an optional column such as jobcenter_unit becomes required).
+    cluster = protocol.randomisation.cluster if protocol.randomisation.two_stage else None
+    if cluster is not None and cluster not in REQUIRED + OPTIONAL + extra:
+        extra.append(cluster)
+    required = REQUIRED + extra + ([cluster] if cluster in OPTIONAL else [])
+    optional = [c for c in OPTIONAL if c != cluster]
+    frame = read_table(path, required=required, optional=optional, aliases=DANISH_ALIASES)
     file = frame.attrs["file"]
     ids = parse_cprs(frame)
     typed = pd.DataFrame({"cpr": ids["cpr"], ROW: frame[ROW]})
@@ -193,6 +200,7 @@ def enrol_file(
     when = pd.Timestamp(as_of)
     randomiser = BlockRandomiser.for_protocol(active, secret)
     strata = active.randomisation.strata
+    saturation_of = ledger.cluster_saturations() if active.randomisation.two_stage else None
     recorded = datetime.now(UTC).isoformat(timespec="seconds")
     covariates = [c for c in active.analysis.covariates if c in claimants.columns and c not in strata]
 
@@ -203,16 +211,23 @@ def enrol_file(
         already = claimants["person_id"].isin(known.keys())
         assessed = claimants[~already]
         reasons = screen(assessed, active, when)
+        if saturation_of is not None:
+            reasons = _screen_cluster(assessed, reasons, active, saturation_of)
         eligible = assessed[reasons == ""].copy()
+        levels: list[Fraction | None] = [None] * len(eligible)
+        if saturation_of is not None:
+            eligible = _with_cluster(eligible, active, saturation_of)
+            strata = [str(active.randomisation.cluster), *strata]
+            levels = [active.randomisation.saturation_fraction(s) for s in eligible["saturation"]]
         eligible["stratum"] = stratum_keys(eligible, strata)
         positions = ledger.stratum_counts()
         assignments = []
-        for stratum in eligible["stratum"]:
+        for stratum, level in zip(eligible["stratum"], levels, strict=True):
             position = positions.get(stratum, 0)
             positions[stratum] = position + 1
-            assignments.append(randomiser.assign(stratum, position))
+            assignments.append(randomiser.assign(stratum, position, level))
         arms = [a.arm for a in assignments]
-        bodies = _enrolment_bodies(eligible, assignments, covariates, recorded)
+        bodies = _enrolment_bodies(eligible, assignments, covariates, recorded, two_stage=saturation_of is not None)
         at = as_of.isoformat()
         entries: list[Entry] = [
             Entry("enrolment", at, body, person, arm, stratum)
@@ -255,8 +270,35 @@ def enrol_file(
     )
 
 
+CLUSTER_REASON = "cluster"  # the claimant's cluster is not one of a two-stage protocol's clusters
+
+
+def _cluster_names(claimants: pd.DataFrame, protocol: Protocol) -> pd.Series:
+    """Each claimant's cluster in the protocol's spelling (matched ignoring case and spaces), or None if not listed."""
+    canonical = {" ".join(c.split()).casefold(): c.strip() for c in protocol.randomisation.clusters}
+    given = claimants[str(protocol.randomisation.cluster)].fillna("").astype(str)
+    return given.map(lambda value: canonical.get(" ".join(value.split()).casefold()))
+
+
+def _screen_cluster(
+    claimants: pd.DataFrame, reasons: pd.Series, protocol: Protocol, saturation_of: dict[str, float]
+) -> pd.Series:
+    """Those eligible by the rules but of a cluster outside the protocol are excluded with the reason 'cluster'."""
+    outside = _cluster_names(claimants, protocol).map(lambda c: c not in saturation_of)
+    return reasons.where(~((reasons == "") & outside), CLUSTER_REASON)
+
+
+def _with_cluster(eligible: pd.DataFrame, protocol: Protocol, saturation_of: dict[str, float]) -> pd.DataFrame:
+    """The eligible with their cluster (in the protocol's spelling) and the saturation frozen for it."""
+    names = _cluster_names(eligible, protocol)
+    eligible[str(protocol.randomisation.cluster)] = names
+    eligible["cluster"] = names
+    eligible["saturation"] = names.map(saturation_of).astype(float)
+    return eligible
+
+
 def _enrolment_bodies(
-    eligible: pd.DataFrame, assignments: list, covariates: list[str], recorded: str
+    eligible: pd.DataFrame, assignments: list, covariates: list[str], recorded: str, *, two_stage: bool = False
 ) -> list[str]:
     """Baseline covariates and block details of each enrolment as JSON text, serialised in one vectorised call."""
     body = pd.DataFrame({
@@ -276,6 +318,9 @@ def _enrolment_bodies(
     })
     for column in covariates:
         body[column] = eligible[column].map(_plain)
+    if two_stage:
+        body["cluster"] = eligible["cluster"]
+        body["saturation"] = eligible["saturation"]
     if body.empty:
         return []
     body = body[sorted(body.columns)]

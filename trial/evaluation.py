@@ -45,6 +45,7 @@ class Evaluation:
     withdrawals: pd.DataFrame | None = None
     recommendations: pd.DataFrame | None = None
     screening: pd.DataFrame | None = None
+    confirmations: pd.DataFrame | None = None  # issue 16: what consultants confirmed they showed
     ledger_head: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
     # Decides which arm a blinded report calls A; never printed (see `blind_order`).
@@ -60,6 +61,7 @@ class Evaluation:
             as_of,
             withdrawals=self.withdrawals,
             recommendations=self.recommendations,
+            confirmations=self.confirmations,
             inputs=self.inputs,
             **options,
         )
@@ -176,7 +178,7 @@ def load_evaluation(
         return ({"path": str(path)} if record_paths else {}) | {"sha256": sha256_file(path)} | more
 
     evaluation_inputs: dict[str, Any] = {}
-    ledger_protocol = withdrawals = recommendations = screening = head = None
+    ledger_protocol = withdrawals = recommendations = screening = head = confirmations = None
     history: list[dict[str, Any]] = []
     if db is not None:
         from trial.ledger import Ledger
@@ -187,6 +189,8 @@ def load_evaluation(
             screening = ledger.screening()
             log = ledger.recommendations()
             recommendations = log if len(log) else None
+            confirmed = ledger.confirmations()
+            confirmations = confirmed if len(confirmed) else None
             head = ledger.head_hash()
             history = ledger.protocol_history()
         evaluation_inputs["ledger"] = stamp(db, head_hash=head)
@@ -214,6 +218,7 @@ def load_evaluation(
         withdrawals=withdrawals,
         recommendations=recommendations,
         screening=screening,
+        confirmations=confirmations,
         ledger_head=head,
         inputs=evaluation_inputs,
         blind_key=blind_key,

@@ -1,9 +1,9 @@
 """The trial ledger: one append-only SQLite table whose rows form a SHA-256 hash chain.
 
 Every fact of the trial is a row: the frozen protocol, the check of its secret, amendments, enrolments
-(pseudonym, stratum, arm), screening counts, withdrawals and the recommendations shown. Triggers refuse UPDATE and
-DELETE, and because each row's hash covers its content and the previous row's hash, `verify` detects a change made
-even after the triggers were dropped.
+(pseudonym, stratum, arm), screening counts, withdrawals, the recommendations generated and the consultants'
+confirmations of what they showed. Triggers refuse UPDATE and DELETE, and because each row's hash covers its content
+and the previous row's hash, `verify` detects a change made even after the triggers were dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -54,6 +54,10 @@ CREATE TRIGGER log_no_delete BEFORE DELETE ON log
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: rows cannot be deleted'); END;
 """
 TRIGGERS = ("log_no_update", "log_no_delete")
+# What a generated recommendation records besides posting_id and rank (None where not known or not in force).
+RECOMMENDATION_FIELDS = ("score", "served_on", "model_version", "max_per_posting", "window_days", "consultant_id")
+RECOMMENDATION_COLUMNS = ["person_id", "posting_id", "rank", "shown_at", *RECOMMENDATION_FIELDS, "status"]
+CONFIRMATION_COLUMNS = ["person_id", "posting_id", "served_on", "status", "consultant_id", "confirmed_at"]
 _CPR_LIKE = re.compile(r"\d{6}-?\d{4}")
 _PSEUDONYM = re.compile(rf"[0-9a-f]{{{PSEUDONYM_HEX}}}")
 WRONG_SECRET = (
@@ -208,6 +212,8 @@ class Ledger:
             entries = [Entry("protocol", _now(), _protocol_body(protocol, protocol_text))]
             if secret is not None:
                 entries.append(Entry("key_check", _now(), _key_check_body(secret)))
+            if protocol.randomisation.two_stage:
+                entries.append(_clusters_entry(protocol, secret))
             ledger.append(entries)
         except BaseException:
             connection.close()
@@ -302,8 +308,13 @@ class Ledger:
             self._append([Entry("key_check", _now(), _key_check_body(secret) | {"reason": reason})])
 
     def replay_allocations(self, secret: bytes) -> tuple[int, str | None]:
-        """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named."""
-        randomiser = BlockRandomiser.for_protocol(self.protocol(), secret)
+        """Replay every enrolment in ledger order against the secret's sequence; the first mismatch is named.
+
+        In a two-stage design each person's blocks hold the saturation the ledger froze for their cluster.
+        """
+        protocol = self.protocol()
+        randomiser = BlockRandomiser.for_protocol(protocol, secret)
+        saturation_of = self.cluster_saturations() or {}
         positions: dict[str, int] = {}
         checked = 0
         rows = self.db.execute(
@@ -312,13 +323,44 @@ class Ledger:
         for seq, arm, stratum, body in rows:
             position = positions.get(stratum, 0)
             positions[stratum] = position + 1
-            expected = randomiser.assign(stratum, position)
-            if expected.arm != arm or expected.block != json.loads(body).get("block"):
+            data = json.loads(body)
+            saturation = None
+            if protocol.randomisation.two_stage:
+                level = saturation_of.get(data.get("cluster"))
+                if level is None or data.get("saturation") != level:
+                    return checked, f"row {seq}: cluster '{data.get('cluster')}' and its saturation are not the " \
+                                    "ones the ledger froze at init"
+                saturation = protocol.randomisation.saturation_fraction(level)
+            expected = randomiser.assign(stratum, position, saturation)
+            if expected.arm != arm or expected.block != data.get("block"):
                 return checked, (
                     f"row {seq}: arm '{arm}' is not the one the allocation sequence gives ('{expected.arm}')"
                 )
             checked += 1
         return checked, None
+
+    def cluster_saturations(self) -> dict[str, float] | None:
+        """Each cluster's saturation as frozen at init (a two-stage design), or None."""
+        row = self.db.execute("SELECT body FROM log WHERE kind = 'clusters' ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else {str(c): float(s) for c, s in json.loads(row[0])["saturations"].items()}
+
+    def replay_clusters(self, secret: bytes) -> tuple[int, str | None]:
+        """Stage one regenerated from the secret and compared with the ledger's frozen draw; the first difference."""
+        from trial.clusters import cluster_saturations
+
+        protocol = self.protocol()
+        frozen = self.cluster_saturations()
+        if not protocol.randomisation.two_stage:
+            return 0, None if frozen is None else "the ledger holds a cluster draw, but its protocol is individual"
+        if frozen is None:
+            return 0, "the two-stage ledger holds no cluster draw"
+        drawn = cluster_saturations(protocol, secret).saturations
+        for cluster, saturation in drawn.items():
+            if frozen.get(cluster) != saturation:
+                return 0, f"cluster '{cluster}': saturation {frozen.get(cluster)} is not the drawn {saturation:g}"
+        if set(frozen) != set(drawn):
+            return 0, f"the cluster draw lists {sorted(set(frozen) - set(drawn))[0]!r}, which the protocol does not"
+        return len(drawn), None
 
     def amend(self, protocol: Protocol, protocol_text: str, reason: str) -> None:
         """Record a protocol amendment; arms and randomisation cannot change once anyone is enrolled."""
@@ -374,20 +416,56 @@ class Ledger:
             self._append([Entry("withdrawal", on.isoformat(), {"reason": reason}, person_id, row[0])])
         return person_id
 
-    def log_recommendations(self, rows: Iterable[tuple[str, str, int]], shown_at: datetime | str) -> int:
-        """Append what a consultant was shown; refuses anyone not enrolled in the treatment arm."""
+    def log_recommendations(
+        self, rows: Iterable[tuple[str, str, int] | Mapping[str, Any]], shown_at: datetime | str
+    ) -> int:
+        """Append what was generated for the consultants; refuses anyone not enrolled in the treatment arm.
+
+        A row is (person_id, posting_id, rank) or a mapping with those keys and any of `RECOMMENDATION_FIELDS`
+        (score, served_on, model version, the cap in force, the consultant's pseudonym); each is logged with
+        status 'generated'. A consultant_id that looks like a CPR number is refused before anything is written.
+        """
         at = shown_at if isinstance(shown_at, str) else shown_at.isoformat(timespec="seconds")
         treatment = self.protocol().treatment_arm
-        rows = list(rows)
+        bodies = [_recommendation_body(row) for row in rows]
         with self.transaction():
-            arms = self._arms_of({r[0] for r in rows})
-            outside = sorted({r[0] for r in rows if arms.get(r[0]) != treatment})
+            arms = self._arms_of({person for person, _ in bodies})
+            outside = sorted({person for person, _ in bodies if arms.get(person) != treatment})
             if outside:
                 raise LedgerError(f"{len(outside)} person(s) are not in the treatment arm; nothing was logged")
-            return self._append(
-                Entry("recommendation", at, {"posting_id": str(p), "rank": int(k)}, person, treatment)
-                for person, p, k in rows
-            )
+            return self._append(Entry("recommendation", at, body, person, treatment) for person, body in bodies)
+
+    def confirm_shown(self, rows: Iterable[Mapping[str, Any]], confirmed_at: datetime | str) -> dict[str, int]:
+        """Append consultants' confirmations of generated recommendations: each row's person_id, posting_id and
+        served_on name one, `shown` says whether it was shown, `consultant_id` who confirmed.
+
+        A confirmation already recorded with the same answer is skipped; a different answer is appended and is the
+        one that counts from then on. Returns counts: shown, not_shown, unchanged, changed.
+        """
+        at = confirmed_at if isinstance(confirmed_at, str) else confirmed_at.isoformat(timespec="seconds")
+        wanted = [_confirmation_body(row) for row in rows]
+        treatment = self.protocol().treatment_arm
+        counts = {"shown": 0, "not_shown": 0, "unchanged": 0, "changed": 0}
+        with self.transaction():
+            generated = self.recommendations()
+            known = set(zip(generated["person_id"], generated["posting_id"], generated["served_on"], strict=True))
+            unknown = [key for key, _ in wanted if key not in known]
+            if unknown:
+                raise LedgerError(f"{len(unknown)} confirmation(s) name no recommendation in the log (person, "
+                                  "posting and day served); nothing was recorded")
+            earlier = self.confirmations()
+            latest = dict(zip(zip(earlier["person_id"], earlier["posting_id"], earlier["served_on"], strict=True),
+                              earlier["status"], strict=True))
+            entries = []
+            for key, body in dict(wanted).items():  # a key given twice: its last row counts
+                before = latest.get(key)
+                if before == body["status"]:
+                    counts["unchanged"] += 1
+                    continue
+                counts["changed" if before is not None else body["status"]] += 1
+                entries.append(Entry("shown", at, body, key[0], treatment))
+            self._append(entries)
+        return counts
 
     # -- reading -------------------------------------------------------------------------------------------
     def _bodies(self, kind: str) -> list[tuple[Any, ...]]:
@@ -486,9 +564,32 @@ class Ledger:
         )
 
     def recommendations(self) -> pd.DataFrame:
-        rows = self._bodies("recommendation")
-        data = [(p, json.loads(b)["posting_id"], json.loads(b)["rank"], at) for _s, p, _a, _st, at, b in rows]
-        return pd.DataFrame(data, columns=["person_id", "posting_id", "rank", "shown_at"])
+        """The recommendation log, one row per posting generated for a citizen: person_id, posting_id, rank,
+        shown_at (when the run was logged) and `RECOMMENDATION_FIELDS` and status (None where an older ledger
+        lacks them; served_on then is shown_at's day).
+        """
+        records = []
+        for _s, person, _a, _st, at, body in self._bodies("recommendation"):
+            data = json.loads(body)
+            records.append({"person_id": person, "posting_id": data["posting_id"], "rank": data["rank"],
+                            "shown_at": at} | {k: data.get(k) for k in (*RECOMMENDATION_FIELDS, "status")})
+        frame = pd.DataFrame.from_records(records, columns=RECOMMENDATION_COLUMNS)
+        if len(frame):
+            frame["served_on"] = frame["served_on"].fillna(frame["shown_at"].str.slice(0, 10))
+            frame["status"] = frame["status"].fillna("generated")
+        return frame
+
+    def confirmations(self) -> pd.DataFrame:
+        """Every confirmation recorded by `trial match shown`, in ledger order: person_id, posting_id, served_on,
+        status ('shown' or 'not_shown'), consultant_id, confirmed_at. A later row for the same recommendation
+        replaces an earlier one.
+        """
+        records = []
+        for _s, person, _a, _st, at, body in self._bodies("shown"):
+            data = json.loads(body)
+            records.append((person, data["posting_id"], data["served_on"], data["status"], data.get("consultant_id"),
+                            at))
+        return pd.DataFrame(records, columns=CONFIRMATION_COLUMNS)
 
     def head_hash(self) -> str:
         """The hash of the last row: write it down, and any later rewrite of history shows."""
@@ -525,6 +626,58 @@ class Ledger:
         if missing:
             return VerifyResult(False, n, f"the append-only triggers were removed: {', '.join(missing)}", None)
         return VerifyResult(True, n, f"{n} rows intact; head {prev}")
+
+
+def _consultant(value: Any) -> str | None:
+    """A consultant's pseudonym fit for the log: None when empty; refused when it looks like a CPR number."""
+    text = "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+    if _CPR_LIKE.search(text):
+        raise LedgerError("a consultant_id looks like a CPR number; the log keeps only pseudonyms; nothing was logged")
+    return text or None
+
+
+def _recommendation_body(row: tuple[str, str, int] | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The person and the body of one generated recommendation (plain JSON values, status 'generated')."""
+    if not isinstance(row, Mapping):
+        person, posting, rank = row
+        return str(person), {"posting_id": str(posting), "rank": int(rank), "status": "generated"}
+    body: dict[str, Any] = {"posting_id": str(row["posting_id"]), "rank": int(row["rank"]), "status": "generated"}
+    for name in RECOMMENDATION_FIELDS:
+        value = row.get(name)
+        if name == "consultant_id":
+            value = _consultant(value)
+        elif value is None or pd.isna(value):
+            value = None
+        elif name == "score":
+            value = float(value)
+        elif name in ("max_per_posting", "window_days"):
+            value = int(value)
+        else:
+            value = str(value)
+        body[name] = value
+    return str(row["person_id"]), body
+
+
+def _confirmation_body(row: Mapping[str, Any]) -> tuple[tuple[str, str, str], dict[str, Any]]:
+    """The key (person_id, posting_id, served_on) and the body of one confirmation."""
+    served = row["served_on"]
+    served = served.isoformat() if isinstance(served, date) else str(served)[:10]
+    key = (str(row["person_id"]), str(row["posting_id"]), served)
+    body = {"posting_id": key[1], "served_on": served, "status": "shown" if row["shown"] else "not_shown",
+            "consultant_id": _consultant(row.get("consultant_id"))}
+    return key, body
+
+
+def _clusters_entry(protocol: Protocol, secret: bytes | None) -> Entry:
+    """Stage one of a two-stage design, frozen at init: each cluster's saturation drawn from the secret."""
+    from trial.clusters import cluster_saturations
+
+    if secret is None:
+        raise LedgerError(
+            "a two-stage protocol draws each cluster's saturation from the trial secret at init: give the secret "
+            "($TRIAL_SECRET holds the secret itself, $TRIAL_SECRET_FILE or --secret-file the path of its file)"
+        )
+    return Entry("clusters", _now(), cluster_saturations(protocol, secret).body())
 
 
 def _protocol_body(protocol: Protocol, text: str) -> dict[str, Any]:

@@ -5,10 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from trial.errors import InputError
 from trial.files import first_problem
@@ -40,11 +51,135 @@ class Arm(_Strict):
     label_en: str = ""
 
 
+# The keys of a two-stage design: left out of the canonical form of an individual design, so that the fingerprint of
+# every protocol written before them is unchanged.
+TWO_STAGE_KEYS = ("design", "cluster", "clusters", "saturations", "clusters_per_saturation", "cluster_strata")
+# A saturation is held in whole people by blocks of q (or 2q, 3q …) people: p/q with q at most this.
+MAX_SATURATION_DENOMINATOR = 20
+
+
 class Randomisation(_Strict):
+    """How people are drawn: permuted blocks within strata, individually or within clusters of a drawn saturation.
+
+    `design = "two_stage"` first draws each cluster's saturation (its planned treated share) from the secret, balanced
+    over `saturations` (equal or ±1 clusters each, or `clusters_per_saturation`; within `cluster_strata` if given),
+    then randomises people within their cluster by permuted blocks in the ratio of its saturation.
+    """
+
     method: Literal["permuted_blocks"] = "permuted_blocks"
     block_sizes: list[int] = Field(min_length=1)
     strata: list[str] = Field(default_factory=list)
     age_band_cuts: list[int] = Field(default_factory=lambda: [30])
+    design: Literal["individual", "two_stage"] = "individual"
+    # The claimant extract's column naming a person's cluster (e.g. jobcenter_unit or a municipality code).
+    cluster: str | None = None
+    clusters: list[str] = Field(default_factory=list)
+    saturations: list[float] = Field(default_factory=list)
+    clusters_per_saturation: list[int] | None = None
+    # Cluster → its stratum (e.g. region): saturations are balanced within each stratum of clusters.
+    cluster_strata: dict[str, str] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _canonical(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.design == "individual":
+            for key in TWO_STAGE_KEYS:
+                data.pop(key, None)
+        return data
+
+    @field_validator(*TWO_STAGE_KEYS[1:])
+    @classmethod
+    def _only_two_stage(cls, value: Any, info: ValidationInfo) -> Any:
+        if value and info.data.get("design", "individual") == "individual":
+            raise ValueError("only for design = 'two_stage'")
+        return value
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_column(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value.lower() in IDENTIFYING_COLUMNS:
+            raise ValueError(f"'{value}' identifies a person")
+        if value is not None and value in info.data.get("strata", []):
+            raise ValueError(f"'{value}' is also a stratum; people are randomised within their cluster anyway")
+        return value
+
+    @field_validator("clusters")
+    @classmethod
+    def _cluster_names(cls, value: list[str]) -> list[str]:
+        names = [c.strip() for c in value]
+        if any(not n or any(ord(ch) < 32 for ch in n) for n in names):
+            raise ValueError("a cluster without a name")
+        folded = [" ".join(n.split()).casefold() for n in names]
+        again = [n for i, n in enumerate(names) if folded[i] in folded[:i]]
+        if again:
+            raise ValueError(f"'{again[0]}' is listed twice")
+        return value
+
+    @field_validator("saturations")
+    @classmethod
+    def _shares(cls, value: list[float]) -> list[float]:
+        if not value:
+            return value
+        if len(set(value)) != len(value):
+            raise ValueError(f"each treated share once; got {value}")
+        for s in value:
+            exact = Fraction(s).limit_denominator(MAX_SATURATION_DENOMINATOR)
+            if not 0 <= s <= 1 or abs(float(exact) - s) > 1e-9:
+                raise ValueError(
+                    f"{s:g} is not a share p/q between 0 and 1 with q at most {MAX_SATURATION_DENOMINATOR}, which "
+                    "blocks can hold in whole people"
+                )
+        if 0.0 not in value:
+            raise ValueError("include 0.0: the pure-control clusters that spillover and net effects are measured "
+                             "against")
+        if not any(0 < s < 1 for s in value):
+            raise ValueError("include a share between 0 and 1, whose clusters hold treated and untreated people (the "
+                             "direct effect)")
+        return value
+
+    @model_validator(mode="after")
+    def _design(self) -> Randomisation:
+        if self.design == "two_stage":
+            _check_two_stage(self)
+        return self
+
+    @property
+    def two_stage(self) -> bool:
+        return self.design == "two_stage"
+
+    def saturation_fraction(self, saturation: float) -> Fraction:
+        """A saturation as the fraction p/q its blocks hold in whole people (0.8 → 4/5)."""
+        return Fraction(saturation).limit_denominator(MAX_SATURATION_DENOMINATOR)
+
+
+def _check_two_stage(r: Randomisation) -> None:
+    """What a two-stage design needs beyond each key's own rule, refused in one line naming the key."""
+    missing = [k for k in ("cluster", "clusters", "saturations") if not getattr(r, k)]
+    if missing:
+        raise ValueError(f"{missing[0]}: a two-stage design names its cluster column, its clusters and "
+                         "their treated shares (saturations)")
+    names = [c.strip() for c in r.clusters]
+    levels = r.saturations
+    counts = r.clusters_per_saturation
+    if counts is not None:
+        if len(counts) != len(levels) or sum(counts) != len(names) or min(counts) < 2:
+            raise ValueError(
+                f"clusters_per_saturation: one count of at least 2 per saturation, adding up to the "
+                f"{len(names)} clusters; got {counts}"
+            )
+        if r.cluster_strata:
+            raise ValueError("clusters_per_saturation: cannot be combined with cluster_strata")
+    elif len(names) < 2 * len(levels):
+        raise ValueError(
+            f"clusters: {len(names)} clusters cannot give each of the {len(levels)} saturations two, "
+            "the fewest that show variation between clusters"
+        )
+    if r.cluster_strata:
+        unknown = sorted(set(r.cluster_strata) - set(names))
+        missing = sorted(set(names) - set(r.cluster_strata))
+        if unknown or missing:
+            which = f"'{unknown[0]}' is not a listed cluster" if unknown else f"cluster '{missing[0]}' has no stratum"
+            raise ValueError(f"cluster_strata: {which}")
 
 
 class BinaryOutcome(_Strict):
@@ -247,6 +382,13 @@ class Finance(_Strict):
         return 1.0 if self.daily_cost_unit == "calendar_day" else 5 / 7
 
 
+class Matching(_Strict):
+    """Serving defaults of `trial match recommend`: the exposure cap (none unless set) and its window."""
+
+    max_per_posting: int | None = Field(default=None, ge=1)  # treated citizens a posting may reach within the window
+    window_days: int = Field(default=14, ge=1)
+
+
 IDENTIFYING_COLUMNS = frozenset({"cpr", "person_id", "birth_date", "_row"})
 
 
@@ -265,6 +407,7 @@ class Protocol(_Strict):
     analysis: Analysis = Field(default_factory=Analysis)
     report: Report = Field(default_factory=Report)
     finance: Finance = Field(default_factory=Finance)
+    matching: Matching = Field(default_factory=Matching)
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

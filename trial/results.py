@@ -274,6 +274,8 @@ class Effects(Result):
     exit_share_difference: dict[str, Effect] | None = Field(
         default=None, description="Per exit: treatment − control of its cumulative incidence by the horizon."
     )
+    # issue 15
+    spillover: Spillover | None = Field(default=None, description="A two-stage design's four estimands by saturation.")
 
 
 # --- per arm ------------------------------------------------------------------------------------------------------
@@ -515,6 +517,7 @@ class AnalysisResult(Result):
     subgroup_interactions_days: dict[str, Test] = Field(
         default_factory=dict, description="Per variable: are the days saved equal across levels (Cochran's Q)?"
     )
+    exposure: ExposureAnalysis | None = None  # issue 16: receipt's basis, exposure, effects clustered by consultant
 
     @property
     def control(self) -> ArmSummary:
@@ -725,6 +728,10 @@ class SavingsResult(Result):
     effect: SavingsEffect | None = None
     trial_population: PopulationSavings | None = None
     appraisal: Appraisal | None = None
+    # issue 15
+    displacement: DisplacementSavings | None = Field(
+        default=None, description="From an analysis: gross and net side by side (two-stage), or why they are gross."
+    )
 
     def to_json(self) -> str:
         """The JSON of `trial savings --json`."""
@@ -750,6 +757,184 @@ class ReportInputs(Result):
     amendments: list[Amendment] = Field(default_factory=list, description="The protocol's history in the ledger.")
 
 
+# === exposure and receipt of the recommendations (issue 16) ==================================================
+
+# Kept in one section; the field it adds to AnalysisResult is marked "issue 16".
+
+
+class LogExposure(Result):
+    """How concentrated the treatment arm's recommendations were across postings, counted as `trial match recommend`
+    counts them: distinct citizens per posting within windows of `window_days` days.
+    """
+
+    basis: Literal["shown", "generated"] = Field(description="Rows confirmed as shown, or every row generated.")
+    citizens: int
+    postings: int = Field(description="Distinct postings recommended.")
+    slots: int = Field(description="Recommendations, all lists together.")
+    max_per_posting: int = Field(description="The most citizens one posting reached within any window.")
+    mean_per_posting: Number = Field(description="Citizens per recommended posting and window, on average.")
+    gini: Number = Field(description="Gini coefficient of the citizens per posting and window.")
+    top1pct_share: Number = Field(description="Share of all slots taken by the most-shown 1% of postings.")
+    window_days: int
+    caps: list[int] = Field(default_factory=list, description="Caps (max_per_posting) the log records in force.")
+
+
+class ClusteredEffect(Effect):
+    """An effect in days saved (control − treatment) with its standard error clustered by consultant."""
+
+    estimand: Literal["itt", "cace"] = Field(description="Intention to treat, or the complier effect.")
+    outcome: str | None = Field(default=None, description="The key of effects it re-estimates.")
+    se_unclustered: Number = Field(default=None, description="The same estimate's heteroskedasticity-robust SE.")
+
+
+class ConsultantClusters(Result):
+    """Intention-to-treat and complier effects with standard errors clustered by the consultant the log names."""
+
+    method: str
+    consultants: int = Field(description="Distinct consultants named in the recommendation log.")
+    people_with_consultant: int = Field(description="People randomised whose consultant the log names.")
+    people: int = Field(description="People randomised by the data cut (the days-on-benefit analysis).")
+    effects: dict[str, ClusteredEffect] = Field(
+        description="benefit_days_saved, days_saved and their complier effects cace_benefit_days_saved, "
+        "cace_days_saved (when anyone received recommendations)."
+    )
+    notes: list[str] = Field(default_factory=list)
+
+
+class ExposureAnalysis(Result):
+    """What the treatment arm was shown: which log rows receipt counts, the exposure of what was generated and of
+    what was confirmed shown, and the effects clustered by consultant.
+    """
+
+    receipt_basis: Literal["shown", "generated"] = Field(
+        description="'shown' once any consultant confirmed what was shown (trial match shown), else 'generated'."
+    )
+    receipt_definition: str
+    generated: LogExposure | None = None
+    shown: LogExposure | None = Field(default=None, description="None until consultants confirm what they showed.")
+    confirmed_not_shown: int = Field(default=0, description="Generated rows a consultant confirmed as not shown.")
+    unconfirmed: int = Field(default=0, description="Generated rows without a confirmation (basis 'shown' only).")
+    by_consultant: ConsultantClusters | None = Field(
+        default=None, description="None when the log names no consultant."
+    )
+
+
+# === two-stage designs: spillover and displacement (issue 15) =======================================================
+# Kept in one section; the fields they add to Effects and SavingsResult are marked "issue 15".
+
+
+class SpilloverEffect(Effect):
+    """Days on benefit saved, reference group minus group: restricted mean days in the index spell to the horizon.
+
+    `ci` and `p` come from the cluster bootstrap (clusters resampled within saturation levels): a t interval on its
+    standard error with the small-sample factor G/(G − 1) of the fewest clusters G in a level involved, on
+    `df` degrees of freedom (clusters minus levels); `ci_percentile` is the plain percentile interval and
+    `se_cluster_robust` statsmodels' cluster-robust (CR1) standard error of the pseudo-observations, a cross-check.
+    """
+
+    ci_percentile: Interval = NO_INTERVAL
+    se_cluster_robust: Number = None
+    df: int | None = None
+    reference: str = Field(default="", description="The reference group: 'pure_control' or 'untreated'.")
+    group: str = Field(default="", description="The group compared with it: 'treated', 'untreated' or 'all'.")
+
+
+class SpilloverEffects(Result):
+    """The four estimands of a two-stage design, days on benefit saved (reference minus group); None where undefined.
+
+    `direct`: untreated minus treated in the same treated clusters; `total_on_treated`: pure-control clusters minus
+    the treated; `spillover_on_untreated`: pure-control clusters minus the untreated in treated clusters (negative =
+    displacement); `net_per_person`: pure-control clusters minus everyone in treated clusters (the policy effect of
+    rolling out at that share).
+    """
+
+    direct: SpilloverEffect | None = None
+    total_on_treated: SpilloverEffect | None = None
+    spillover_on_untreated: SpilloverEffect | None = None
+    net_per_person: SpilloverEffect | None = None
+
+
+class EmploymentSpillover(Result):
+    """The four estimands on employment by the horizon (share, group minus reference: positive = more employed).
+
+    A linear probability model among people followed for the whole horizon, with statsmodels' cluster-robust (CR1)
+    standard errors and t intervals on clusters − 1 degrees of freedom.
+    """
+
+    direct: Effect | None = None
+    total_on_treated: Effect | None = None
+    spillover_on_untreated: Effect | None = None
+    net_per_person: Effect | None = None
+    n_complete: int = Field(default=0, description="People followed for the whole horizon, in the model.")
+
+
+class SaturationEffects(SpilloverEffects):
+    """The four estimands at one saturation level, against the pure-control clusters."""
+
+    saturation: float
+    clusters: int
+    people: dict[str, int] = Field(description="People analysed: 'treated' and 'untreated' in these clusters.")
+    weight: float = Field(description="This level's weight in the pooled estimands: its share of the people.")
+    employment: EmploymentSpillover | None = None
+
+
+class GroupCurve(Result):
+    """Kaplan-Meier curve of time to a job of one group, steps from 0, with the numbers at risk at each time."""
+
+    time: list[float]
+    survival: list[Number]
+    at_risk: list[int]
+
+
+class Icc(Result):
+    """Intra-cluster correlation of the outcome: between-cluster share of its variance (ANOVA estimator)."""
+
+    estimate: Number
+    outcome: str
+    method: str
+    clusters: int
+
+
+class Spillover(SpilloverEffects):
+    """A two-stage design's effects: the four estimands pooled over saturations (weighted by people) and by level."""
+
+    outcome: str = Field(description="The days estimand the four are on (BC16: benefit_days_saved).")
+    by_saturation: dict[str, SaturationEffects] = Field(description="Keyed by the saturation, e.g. '0.5'.")
+    employment: EmploymentSpillover | None = None
+    icc: Icc | None = None
+    clusters: dict[str, int] = Field(description="Clusters analysed per saturation, e.g. {'0.0': 15, '0.5': 15}.")
+    people: dict[str, int] = Field(description="People analysed: 'pure_control', 'treated', 'untreated'.")
+    displaced_share: Effect | None = Field(
+        default=None, description="Days the untreated in treated clusters lost as a share of the days the treated "
+        "gained: (−spillover × untreated) / (total on the treated × treated); percentile cluster-bootstrap interval.",
+    )
+    curves: dict[str, dict[str, GroupCurve]] = Field(
+        default_factory=dict, description="Time to a job by saturation: 'treated' and 'untreated'; '0.0' holds "
+        "'pure_control'.",
+    )
+    bootstrap: BootstrapInfo | None = None
+    method: str = ""
+
+
+class DisplacementSavings(Result):
+    """Gross and net savings of the trial's population side by side, or the note that savings are gross.
+
+    Gross: the direct effect (the treated against the untreated of the same jobcentres), what an individual trial
+    measures. Net: everyone in treated jobcentres against pure-control ones, the displacement of the untreated
+    included — what a roll-out saves. The net is the figure `effect` multiplies.
+    """
+
+    design: Literal["two_stage", "individual"]
+    gross: SavingsEffect | None = None
+    net: SavingsEffect | None = None
+    gross_per_year: Estimate | None = None
+    net_per_year: Estimate | None = None
+    gross_npv: Estimate | None = None
+    net_npv: Estimate | None = None
+    note_da: str
+    note_en: str
+
+
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.json"
 
 
@@ -763,6 +948,11 @@ def analysis_schema() -> str:
     }
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
+
+Effects.model_rebuild()  # issue 15: Effects refers to Spillover, defined in its own section below Effects
+AnalysisResult.model_rebuild()
+ReportInputs.model_rebuild()
+SavingsResult.model_rebuild()
 
 if __name__ == "__main__":  # python -m trial.results: rewrite docs/analysis.schema.json from the model
     SCHEMA_PATH.write_text(analysis_schema(), encoding="utf-8")

@@ -22,6 +22,7 @@ from trial.protocol import Protocol
 from trial.results import (
     Appraisal,
     ConversationSavings,
+    DisplacementSavings,
     Estimate,
     PopulationSavings,
     ProtocolRef,
@@ -129,12 +130,16 @@ def savings(
     effect_name: str = "given",
     effect_note: str = "",
     eligible: EligiblePerYear | None = None,
+    gross: tuple[str, float, tuple[float, float] | None] | None = None,
+    design: str | None = None,
 ) -> SavingsResult:
     """Savings of days on benefit saved (`days_saved` per person, with `ci`) and of conversations avoided.
 
     The trial's population row needs eligible persons a year: `eligible` (e.g. from the ledger) or the protocol's
     `finance.trial_population.eligible_per_year`. `share` is the extra share of citizens who manage without
-    conversations (treatment minus control); it defaults to the protocol's hypothesis.
+    conversations (treatment minus control); it defaults to the protocol's hypothesis. `design` (from an analysis:
+    'two_stage' or 'individual') adds the gross-and-net view; in a two-stage design `days_saved` is the net effect and
+    `gross` (name, estimate, interval) the direct one.
     """
     fin = protocol.finance
     if days_saved is not None and not math.isfinite(days_saved):
@@ -148,7 +153,9 @@ def savings(
             name=effect_name, estimate=days_saved, ci=ci, source="given" if effect_name == "given" else "analysis",
             note=effect_note,
         )  # fmt: skip
+    population = _population(protocol, plan, days_saved, ci, eligible)
     return SavingsResult(
+        displacement=_displacement(protocol, plan, design, effect, gross, population, eligible),
         protocol=ProtocolRef(id=protocol.id, version=protocol.version, fingerprint=protocol.fingerprint),
         currency=fin.currency,
         investment=fin.investment,
@@ -158,8 +165,55 @@ def savings(
         target_groups=groups,
         conversations=_conversations(protocol, share, share_ci),
         effect=effect,
-        trial_population=_population(protocol, plan, days_saved, ci, eligible),
+        trial_population=population,
         appraisal=plan,
+    )
+
+
+GROSS_ONLY = (
+    "Individuel lodtrækning: besparelsen er brutto. Forsøget kan ikke udelukke, at indsatsgruppen fik job, som andre "
+    "ledige ellers ville have fået (fortrængning); det kan kun et to-trins-design måle.",
+    "Individual randomisation: these savings are gross. The trial cannot exclude that the treated took jobs other job "
+    "seekers would have got (displacement); only a two-stage design measures it.",
+)
+GROSS_AND_NET = (
+    "To-trins-design: netto = alle i jobcentre med anbefalinger mod jobcentre uden, fortrængning medregnet (det, en "
+    "udrulning sparer); brutto = den direkte effekt, indsats mod ikke-indsats i samme jobcentre.",
+    "Two-stage design: net = everyone in jobcentres with recommendations against jobcentres without, displacement "
+    "included (what a roll-out saves); gross = the direct effect, treated against untreated in the same jobcentres.",
+)
+
+
+def _displacement(
+    protocol: Protocol,
+    plan: Appraisal,
+    design: str | None,
+    net: SavingsEffect | None,
+    gross: tuple[str, float, tuple[float, float] | None] | None,
+    population: PopulationSavings | None,
+    eligible: EligiblePerYear | None,
+) -> DisplacementSavings | None:
+    """Gross and net side by side for a two-stage analysis; the note that savings are gross for an individual one."""
+    if design is None or net is None:
+        return None
+    if design == "individual" or gross is None:
+        return DisplacementSavings(
+            design="individual", gross=net, gross_per_year=None if population is None else population.per_year,
+            gross_npv=None if population is None else population.npv, note_da=GROSS_ONLY[0], note_en=GROSS_ONLY[1],
+        )  # fmt: skip
+    name, days, interval = gross
+    gross_population = _population(protocol, plan, days, _check_ci("gross", days, interval), eligible)
+    return DisplacementSavings(
+        design="two_stage",
+        gross=SavingsEffect(name=name, estimate=days, ci=interval, source="analysis",
+                            note="the direct effect: the treated against the untreated of the same clusters"),
+        net=net,
+        gross_per_year=None if gross_population is None else gross_population.per_year,
+        net_per_year=None if population is None else population.per_year,
+        gross_npv=None if gross_population is None else gross_population.npv,
+        net_npv=None if population is None else population.npv,
+        note_da=GROSS_AND_NET[0],
+        note_en=GROSS_AND_NET[1],
     )
 
 
@@ -320,13 +374,30 @@ def effects_from_analysis(path: str | Path, protocol: Protocol) -> dict[str, Any
     """The protocol's days estimand from `trial analyse` (and, for a binary primary outcome, the share difference).
 
     The estimand is found by name (`trial.analysis.days_effect_name`); an analysis written before it existed falls
-    back to effects.days_saved, and the returned note says so.
+    back to effects.days_saved, and the returned note says so. An analysis of a two-stage design gives its net effect
+    per person (`effects.spillover.net_per_person`) and, as `gross`, its direct effect.
     """
-    from trial.analysis import days_effect_name
     from trial.results import AnalysisResult
 
     path = Path(path)
-    result = AnalysisResult.load(path)
+    return effects_of(AnalysisResult.load(path), protocol, path)
+
+
+def effects_of(result: Any, protocol: Protocol, path: Path) -> dict[str, Any]:
+    """The days estimand (and share) finance multiplies from an analysis result; `path` names it in errors."""
+    from trial.analysis import days_effect_name
+
+    spillover = result.effects.spillover
+    if spillover is not None and (spillover.net_per_person is None or spillover.direct is None):
+        raise InputError("the two-stage analysis has no net or direct effect yet (no pure-control or treated "
+                         "jobcentre with people by its data cut); its savings cannot be told", file=path)
+    if spillover is not None and spillover.net_per_person is not None and spillover.direct is not None:
+        out = {"name": "spillover.net_per_person", "design": "two_stage", "share": None, "share_ci": None,
+               "note": "two-stage design: the net effect per person in treated clusters against pure-control ones"}
+        out["days_saved"], out["ci"] = _estimate_and_ci(spillover.net_per_person, "effects.spillover.net_per_person",
+                                                        path)
+        out["gross"] = ("spillover.direct", *_estimate_and_ci(spillover.direct, "effects.spillover.direct", path))
+        return out
     name = days_effect_name(protocol)
     note = ""
     effect = getattr(result.effects, name)
@@ -337,7 +408,8 @@ def effects_from_analysis(path: str | Path, protocol: Protocol) -> dict[str, Any
     if effect is None:
         note = f"the analysis has no {name} (written before release 0.2?); effects.days_saved is used"
         name, effect = "days_saved", result.effects.days_saved
-    out: dict[str, Any] = {"name": name, "note": note, "share": None, "share_ci": None}
+    out: dict[str, Any] = {"name": name, "note": note, "share": None, "share_ci": None, "design": "individual",
+                           "gross": None}
     out["days_saved"], out["ci"] = _estimate_and_ci(effect, f"effects.{name}", path)
     binary = result.effects.binary
     if protocol.outcomes.binary is not None and binary is not None and binary.difference is not None:

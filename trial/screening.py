@@ -18,6 +18,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "registered_too_early": ("Tilmeldt for længe før lodtrækningen", "Registered too long before randomisation"),
     "age_below": ("Under aldersgrænsen", "Below the age limit"),
     "age_above": ("Over aldersgrænsen", "Above the age limit"),
+    "cluster": ("Jobcenter (klynge) uden for forsøget", "Cluster (jobcentre) not in the trial"),
 }
 
 

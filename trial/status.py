@@ -65,15 +65,21 @@ def status(
     *,
     withdrawals: pd.DataFrame | None = None,
     runs: pd.DataFrame | None = None,
+    saturations: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The analyst's overview of a ledger's enrolment; `withdrawals` and the screening `runs` come from the ledger.
 
-    `screening` counts people as the report's CONSORT flow does; `data_handling` counts rows and runs.
+    `screening` counts people as the report's CONSORT flow does; `data_handling` counts rows and runs. A two-stage
+    ledger adds its clusters by saturation (`saturations`: the ledger's draw), and measures each stratum's imbalance
+    against its cluster's saturation.
     """
     arms = protocol.arm_names
     by_arm = {arm: int((allocations["arm"] == arm).sum()) for arm in arms}
     table = pd.crosstab(allocations["stratum"], allocations["arm"]).reindex(columns=arms, fill_value=0)
-    if len(table):
+    two_stage = protocol.randomisation.two_stage and "saturation" in allocations.columns
+    if len(table) and two_stage:
+        worst = _largest_deviation(allocations, table, protocol)
+    elif len(table):
         gaps = (table[arms[0]] - table[arms[1]]).abs()
         worst = {"stratum": str(gaps.idxmax()), "difference": int(gaps.max())}
     else:
@@ -89,12 +95,12 @@ def status(
         "by_stratum": {str(s): {a: int(v) for a, v in row.items()} for s, row in table.iterrows()},
         "by_week": {str(w): {a: int(v) for a, v in row.items()} for w, row in by_week.iterrows()},
         "largest_imbalance": worst,
-        "largest_block": max(protocol.randomisation.block_sizes),
+        "largest_block": largest_block(protocol),
         "balance": baseline_table(allocations, covariates, arms),
         "withdrawn": {arm: int((withdrawals["arm"] == arm).sum()) if withdrawals is not None else 0 for arm in arms},
         "screening": _screening(runs),
         "data_handling": data_handling(runs),
-    }
+    } | (_clusters(allocations, protocol, saturations) if protocol.randomisation.two_stage else {})
 
 
 def _screening(runs: pd.DataFrame | None) -> dict[str, Any]:
@@ -108,3 +114,42 @@ def _screening(runs: pd.DataFrame | None) -> dict[str, Any]:
         "excluded": {reason.code: reason.n for reason in counts.excluded},
         "enrolled": counts.enrolled,
     }
+
+
+def largest_block(protocol: Protocol) -> int:
+    """The largest block in people: the protocol's, or in a two-stage design that of its most finely split share."""
+    r = protocol.randomisation
+    largest = max(r.block_sizes)
+    if not r.two_stage:
+        return largest
+    total = sum(a.ratio for a in protocol.arms)
+    return max(largest * r.saturation_fraction(s).denominator // total for s in r.saturations if 0 < s < 1)
+
+
+def _largest_deviation(allocations: pd.DataFrame, table: pd.DataFrame, protocol: Protocol) -> dict[str, Any]:
+    """The stratum whose treated count lies furthest from its cluster's saturation × its size."""
+    level = allocations.groupby("stratum")["saturation"].first().reindex(table.index)
+    gaps = (table[protocol.treatment_arm] - level * table.sum(axis=1)).abs()
+    return {"stratum": str(gaps.idxmax()), "difference": round(float(gaps.max()), 2)}
+
+
+def _clusters(
+    allocations: pd.DataFrame, protocol: Protocol, saturations: dict[str, float] | None
+) -> dict[str, Any]:
+    """A two-stage ledger's clusters: saturation, enrolled and treated share each, and totals by saturation."""
+    drawn = saturations or {}
+    treated = protocol.treatment_arm
+    has = "cluster" in allocations.columns
+    rows = []
+    for cluster, level in sorted(drawn.items(), key=lambda item: (item[1], item[0])):
+        mine = allocations[allocations["cluster"] == cluster] if has else allocations.iloc[:0]
+        n, k = len(mine), int((mine["arm"] == treated).sum())
+        rows.append({"cluster": cluster, "saturation": level, "enrolled": n, "treated": k,
+                     "treated_share": k / n if n else None})
+    by_level: dict[str, Any] = {}
+    for level in sorted(set(drawn.values())):
+        mine = [r for r in rows if r["saturation"] == level]
+        n, k = sum(r["enrolled"] for r in mine), sum(r["treated"] for r in mine)
+        by_level[f"{level}"] = {"clusters": len(mine), "enrolled": n, "treated": k,
+                                "treated_share": k / n if n else None}
+    return {"clusters": rows, "by_saturation": by_level}

@@ -16,6 +16,14 @@ DEFAULT_CONTROL_MEDIAN = 49.0
 DEFAULT_COMPETING_SHARE = 0.2
 
 
+def parse_design(value: str) -> str:
+    """individual or two-stage (also written two_stage)."""
+    text = str(value).strip().lower().replace("_", "-")
+    if text not in ("individual", "two-stage"):
+        raise typer.BadParameter(f"'{value}' is not a design; use individual or two-stage")
+    return text
+
+
 @app.command("savings")
 def savings_command(
     protocol: Path = typer.Option(..., "--protocol", help="Protocol TOML with a [finance] section."),
@@ -37,6 +45,8 @@ def savings_command(
 ) -> None:
     """Kroner from days on benefit saved: the trial's population, the seed's scenarios, net present value, break-even.
 
+    From a two-stage analysis the net effect (displacement included) is multiplied, the gross one shown beside it.
+
     Example: trial savings --protocol protocols/bc16-jobmatch.toml --days-saved 1 --ci 0.2 1.8
     """
     from trial.errors import TrialError
@@ -55,10 +65,11 @@ def savings_command(
 
     proto = load_protocol(protocol)
     lang = language(lang, proto)
-    name, note = "given", ""
+    name, note, gross, design = "given", "", None, None
     if analysis is not None:
         effects = effects_from_analysis(analysis, proto)
         days_saved, ci, name, note = effects["days_saved"], effects["ci"], effects["name"], effects["note"]
+        gross, design = effects["gross"], effects["design"]
         if share is None and effects["share"] is not None:
             share, share_ci = effects["share"], effects["share_ci"]
     eligible = None
@@ -72,7 +83,8 @@ def savings_command(
     if not proto.finance.target_groups and proto.finance.conversations is None:
         raise TrialError(f"{protocol}: the protocol has no [finance] target groups or conversations model")
     result = savings(
-        proto, days_saved, ci, share=share, share_ci=share_ci, effect_name=name, effect_note=note, eligible=eligible
+        proto, days_saved, ci, share=share, share_ci=share_ci, effect_name=name, effect_note=note, eligible=eligible,
+        gross=gross, design=design,
     )
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_savings(result, title, lang))
@@ -112,29 +124,49 @@ def power_command(
     power: float = decimal_option("--power", default=0.8, help="Power to aim for, a share between 0 and 1 (0.8)."),
     json_file: Path | None = json_option(),
     lang: str | None = lang_option(),
+    design: str = typer.Option(
+        "individual", "--design", parser=parse_design, metavar="individual|two-stage",
+        help="two-stage: detectable direct, spillover and net effects of a saturation design (Baird et al. 2018).",
+    ),
+    clusters: int | None = typer.Option(None, "--clusters", min=2, help="Two-stage: clusters (e.g. jobcentres)."),
+    cluster_size: int | None = typer.Option(
+        None, "--cluster-size", min=2, help="Two-stage: participants per cluster."
+    ),
+    icc: float | None = decimal_option("--icc", help="Two-stage: intra-cluster correlation of days on benefit."),
+    saturations: str | None = typer.Option(
+        None, "--saturations", metavar="LIST", help="Two-stage: treated shares, 0 first, e.g. 0,0.5,0.8 (or "
+        "0;0,5;0,8); default the protocol's.",
+    ),
 ) -> None:
     """Participants and months of enrolment to detect days on benefit saved, or the effect a size or inflow detects.
 
+    With --design two-stage: the direct, spillover and net effects K clusters of M people can detect.
+
     Example: trial power --protocol protocols/bc16-jobmatch.toml --control-median 49 --inflow-per-month 150
+    Example: trial power --protocol protocols/bc16-rollout.toml --design two-stage --clusters 45 --cluster-size 60
+    --icc 0.02 --saturations 0,0.5,0.8
     """
     from trial.errors import TrialError
 
     if history is not None and (control_median is not None or competing_share is not None):
         raise TrialError("give either --control-median (and --competing-share) or --history, not both")
     _check_power_options(power, control_median, weibull_shape, inflow_per_month, enrolment_months, days_saved)
+    if design == "two-stage":
+        _two_stage_power(protocol, clusters, cluster_size, icc, saturations, power, control_median, competing_share,
+                         weibull_shape, history, json_file, lang)
+        return
+    given = [flag for flag, value in (("--clusters", clusters), ("--cluster-size", cluster_size), ("--icc", icc),
+                                      ("--saturations", saturations)) if value is not None]
+    if given:
+        raise TrialError(f"{given[0]} belongs to --design two-stage")
 
     from reports.terminal import show_power
-    from trial.power import history_control, parametric_control, plan
+    from trial.power import plan
     from trial.protocol import load_protocol
 
     proto = load_protocol(protocol)
     lang = language(lang, proto)
-    if history is not None:
-        curve = history_control(history, proto)
-    else:
-        median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
-        share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
-        curve = parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)
+    curve = _control_curve(proto, history, control_median, competing_share, weibull_shape)
     result = plan(
         proto,
         curve,
@@ -148,6 +180,57 @@ def power_command(
     result["control"]["assumed_default"] = history is None and (control_median is None or competing_share is None)
     title = proto.title if lang == "da" else (proto.title_en or proto.title)
     emit_json(result, json_file, lambda: show_power(result, title, lang))
+
+
+def _shares(text: str) -> list[float]:
+    """Treated shares typed as 0,0.5,0.8 or, with Danish decimal commas, 0;0,5;0,8."""
+    from trial.errors import TrialError
+
+    parts = text.split(";") if ";" in text else text.split(",")
+    try:
+        return [float(part.strip().replace(",", ".")) for part in parts if part.strip()]
+    except ValueError:
+        raise TrialError(f"--saturations: '{text}' is not a list of shares; write e.g. 0,0.5,0.8 or 0;0,5;0,8"
+                         ) from None
+
+
+def _two_stage_power(
+    protocol: Path, clusters: int | None, cluster_size: int | None, icc: float | None, saturations: str | None,
+    power: float, control_median: float | None, competing_share: float | None, weibull_shape: float,
+    history: Path | None, json_file: Path | None, lang: str | None,
+) -> None:  # fmt: skip
+    """`trial power --design two-stage`: one call to trial.saturation_power.plan, shown or written as JSON."""
+    from trial.errors import TrialError
+
+    missing = [flag for flag, value in (("--clusters", clusters), ("--cluster-size", cluster_size), ("--icc", icc))
+               if value is None]
+    if missing:
+        raise TrialError(f"--design two-stage needs {', '.join(missing)}")
+    if not 0 <= float(icc) < 1:
+        raise TrialError(f"--icc: must lie in [0, 1); got {icc:g}")
+    levels = _shares(saturations) if saturations is not None else None
+    from reports.terminal import show_two_stage_power
+    from trial.protocol import load_protocol
+    from trial.saturation_power import TwoStageDesign, plan
+
+    proto = load_protocol(protocol)
+    curve = _control_curve(proto, history, control_median, competing_share, weibull_shape)
+    result = plan(TwoStageDesign.of(proto, int(clusters), int(cluster_size), float(icc), levels, power), curve)
+    result["control"]["assumed_default"] = history is None and (control_median is None or competing_share is None)
+    title = proto.title if language(lang, proto) == "da" else (proto.title_en or proto.title)
+    emit_json(result, json_file, lambda: show_two_stage_power(result, title, language(lang, proto)))
+
+
+def _control_curve(proto: object, history: Path | None, control_median: float | None,
+                   competing_share: float | None, weibull_shape: float) -> object:  # fmt: skip
+    """The control arm: the history's Kaplan-Meier curves, or the parametric curve (defaults filled in)."""
+    from trial.power import history_control, parametric_control
+
+    if history is not None:
+        return history_control(history, proto)
+    median = DEFAULT_CONTROL_MEDIAN if control_median is None else control_median
+    share = DEFAULT_COMPETING_SHARE if competing_share is None else competing_share
+    return parametric_control(median, proto.outcomes.horizon_days, weibull_shape, share)  # type: ignore[attr-defined]
 
 
 def _check_power_options(

@@ -111,7 +111,8 @@ def init(
 ) -> None:
     """Create a new ledger with the protocol frozen in it and a check of the secret; a file is never overwritten.
 
-    From then on every command refuses a secret other than this one.
+    From then on every command refuses a secret other than this one. A two-stage protocol needs the secret here: each
+    cluster's saturation is drawn from it and frozen in the ledger.
 
     Example: trial init --protocol protocols/bc16-jobmatch.toml --db bc16.db --secret-file ~/.trial/bc16.key
     """
@@ -126,6 +127,11 @@ def init(
         typer.echo(f"created {db} for {p.id} {p.version}; protocol fingerprint {p.fingerprint}")
         typer.echo("key check of the secret stored: any other secret will be refused" if key is not None else
                    "no secret given: the first command that uses one stores its key check")
+        drawn = ledger.cluster_saturations()
+        if drawn is not None:
+            counts = {level: sum(s == level for s in drawn.values()) for level in sorted(set(drawn.values()))}
+            typer.echo(f"two-stage design: the saturations of {len(drawn)} clusters drawn from the secret and frozen ("
+                       + ", ".join(f"{n} at {level:g}" for level, n in counts.items()) + "); see trial status")
         typer.echo(f"ledger head {ledger.head_hash()}")
 
 
@@ -253,6 +259,8 @@ def verify(
         typer.echo(f"NOT INTACT: {result.allocation_problem or result.chain.message}", err=True)
         raise typer.Exit(1)
     typer.echo(f"intact: {result.chain.message}")
+    if result.clusters_checked is not None:
+        typer.echo(f"cluster saturations regenerated from the secret: {result.clusters_checked} match")
     if result.allocations_checked is None:
         typer.echo("allocations not regenerated: no secret given (--secret-file, $TRIAL_SECRET_FILE or $TRIAL_SECRET)")
     else:
@@ -277,7 +285,8 @@ def status(
 
     with Ledger.open(db, read_only=True) as ledger:
         protocol = ledger.protocol()
-        report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals(), runs=ledger.screening())
+        report = summarise(ledger.allocations(), protocol, withdrawals=ledger.withdrawals(), runs=ledger.screening(),
+                           saturations=ledger.cluster_saturations())
         report["ledger_head"] = ledger.head_hash()
     emit_json(report, json_file, lambda: show_status(report, protocol.arm_names, language(lang, protocol)))
 
@@ -289,6 +298,8 @@ def export(
 ) -> None:
     """Export the allocations: person_id, arm, stratum, randomised_on and the baseline covariates.
 
+    A two-stage ledger adds each person's cluster and its saturation.
+
     Example: trial export --db bc16.db --out allocations.csv
     """
     from trial.ledger import Ledger
@@ -297,7 +308,8 @@ def export(
         frame = ledger.allocations()
         covariates = [c for c in ("sex", "age", "age_band", "education_field", *ledger.protocol().analysis.covariates)
                       if c in frame.columns]
-    columns = ["person_id", "arm", "stratum", "randomised_on", *dict.fromkeys(covariates)]
+        clusters = ["cluster", "saturation"] if ledger.cluster_saturations() is not None and len(frame) else []
+    columns = ["person_id", "arm", "stratum", "randomised_on", *clusters, *dict.fromkeys(covariates)]
     frame = frame[columns].copy()
     frame["randomised_on"] = frame["randomised_on"].dt.strftime("%Y-%m-%d")
     frame.to_csv(output_path(out), index=False)

@@ -40,6 +40,11 @@ def default_protocol_path() -> Path:
     return Path(trial.__file__).resolve().parents[1] / "protocols" / "bc16-jobmatch.toml"
 
 
+def rollout_protocol_path() -> Path:
+    """The BC16 roll-out protocol (two-stage design across jobcentres) shipped with the project."""
+    return Path(trial.__file__).resolve().parents[1] / "protocols" / "bc16-rollout.toml"
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later (the last day of the month when it is shorter)."""
     month_index = day.month - 1 + months
@@ -107,13 +112,26 @@ def simulate(
     protocol_path: str | Path | None = None,
     job_market: bool = True,
     progress: Progress | None = None,
+    design: str = "individual",
+    clusters: int | None = None,
+    displacement: float = 0.5,
 ) -> dict[str, object]:
     """Write a simulated trial into `out_dir` and return its truth (also written to truth.json).
 
     `data_cut` is the date of the registry extract of spells (default: the last extract plus the horizon);
     `postings` defaults to three per claimant, `history` (the matcher's training cohort) to half the claimants.
     Without `job_market` no CVs, postings or hires are written (the spells are the same either way).
+    `design = "two_stage"` simulates the roll-out protocol's two-stage trial in a job market with displacement
+    (`trial.simulate.market`): `clusters` jobcentres (default: the protocol's), `displacement` the share D.
     """
+    if design == "two_stage":
+        return _simulate_two_stage(
+            out_dir, claimants=claimants, postings=postings, effect_days=effect_days, uptake=uptake, seed=seed,
+            start=start, weeks=weeks, data_cut=data_cut, history=history, protocol_path=protocol_path,
+            job_market=job_market, progress=progress, clusters=clusters, displacement=displacement,
+        )  # fmt: skip
+    if design != "individual":
+        raise ParameterError("design", f"must be 'individual' or 'two_stage'; got '{design}'")
     if claimants < 1:
         raise ParameterError("claimants", f"must be at least 1; got {claimants}")
     if not 0 <= uptake <= 1:
@@ -139,14 +157,7 @@ def simulate(
     historical = make_history(history_rng, history if history is not None else max(200, claimants // 2), start,
                               mix, taken=taken)
     dates = extract_dates(start, weeks)
-    files: list[tuple[Path, date]] = []
-    for week, day in enumerate(dates):
-        chunk = rows[rows["week"] == week]
-        if chunk.empty:
-            continue
-        path = out / "claimants" / extract_name(day)
-        _write_csv(extract_frame(chunk), path)
-        files.append((path, day))
+    files = _write_extracts(out, rows, dates)
 
     secret = simulated_secret(seed)
     _write_secret(out / "secret.key", secret)
@@ -158,20 +169,7 @@ def simulate(
     n_postings = postings if postings is not None else 3 * claimants
     report("jobs")
     if job_market:
-        from trial.simulate.jobs import simulate_jobs
-
-        with_cv = people[people["has_cv"]][PERSON_COLUMNS].reset_index(drop=True)
-        jobs = simulate_jobs(
-            jobs_rng,
-            with_cv,
-            historical,
-            n_postings=n_postings,
-            start=min(historical["registered_on"]),
-            end=dates[-1] + timedelta(days=28),
-        )
-        _write_csv(jobs.cvs, out / "cvs.csv")
-        _write_csv(jobs.postings, out / "postings.csv")
-        _write_csv(jobs.hires, out / "hires.csv")
+        _write_jobs(out, jobs_rng, people, historical, n_postings, dates[-1])
 
     report("spells")
     model = SpellModel()
@@ -219,6 +217,188 @@ def simulate(
     return truth
 
 
+def _write_extracts(out: Path, rows: pd.DataFrame, dates: list[date]) -> list[tuple[Path, date]]:
+    """The weekly claimant extracts, one file a week with anyone in it; returns (file, extract date) in order."""
+    files: list[tuple[Path, date]] = []
+    for week, day in enumerate(dates):
+        chunk = rows[rows["week"] == week]
+        if chunk.empty:
+            continue
+        path = out / "claimants" / extract_name(day)
+        _write_csv(extract_frame(chunk), path)
+        files.append((path, day))
+    return files
+
+
+def _write_jobs(
+    out: Path, rng: np.random.Generator, people: pd.DataFrame, historical: pd.DataFrame, n_postings: int,
+    last_extract: date,
+) -> None:  # fmt: skip
+    """CVs, postings and the historical hires the matcher learns from."""
+    from trial.simulate.jobs import simulate_jobs
+
+    with_cv = people[people["has_cv"]][PERSON_COLUMNS].reset_index(drop=True)
+    jobs = simulate_jobs(
+        rng,
+        with_cv,
+        historical,
+        n_postings=n_postings,
+        start=min(historical["registered_on"]),
+        end=last_extract + timedelta(days=28),
+    )
+    _write_csv(jobs.cvs, out / "cvs.csv")
+    _write_csv(jobs.postings, out / "postings.csv")
+    _write_csv(jobs.hires, out / "hires.csv")
+
+
+def _cluster_protocol(base: Path, clusters: int | None) -> str:
+    """The two-stage protocol's text, with `clusters` jobcentres named 'Jobcenter 01'… instead of its own list."""
+    import re
+
+    text = base.read_text(encoding="utf-8")
+    if clusters is None:
+        return text
+    head, tail = text.split("[randomisation.cluster_strata]")[0], text.split("\n[outcomes]", 1)[1]
+    text = head.rstrip() + "\n\n[outcomes]" + tail
+    names = ", ".join(f'"Jobcenter {k:02d}"' for k in range(1, clusters + 1))
+    return re.sub(r"(?m)^clusters = \[.*?\n\]", f"clusters = [{names}]", text, flags=re.S)
+
+
+def _enrol_two_stage(
+    files: list[tuple[Path, date]], secret: bytes, protocol_path: Path, progress: Progress
+) -> tuple[pd.Series, dict[str, float], object]:
+    """Enrol the weekly files into a throw-away two-stage ledger: CPR → arm, cluster → saturation, the protocol."""
+    from trial.enrol import enrol_file
+    from trial.ledger import Ledger
+    from trial.protocol import load_protocol
+
+    protocol = load_protocol(protocol_path)
+    rosters = []
+    text = protocol_path.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="trial-simulate-") as tmp, \
+            Ledger.create(Path(tmp) / "trial.db", protocol, text, secret=secret) as ledger:
+        saturations = ledger.cluster_saturations() or {}
+        for number, (path, as_of) in enumerate(files, start=1):
+            progress(f"enrol {number}/{len(files)}")
+            rosters.append(enrol_file(ledger, path, secret=secret, as_of=as_of, protocol=protocol).roster)
+    roster = pd.concat(rosters, ignore_index=True).drop_duplicates("cpr")
+    return pd.Series(roster["arm"].to_numpy(), index=roster["cpr"].to_numpy()), saturations, protocol
+
+
+def _simulate_two_stage(
+    out_dir: str | Path,
+    *,
+    claimants: int,
+    postings: int | None,
+    effect_days: float,
+    uptake: float,
+    seed: int,
+    start: date,
+    weeks: int,
+    data_cut: date | None,
+    history: int | None,
+    protocol_path: str | Path | None,
+    job_market: bool,
+    progress: Progress | None,
+    clusters: int | None,
+    displacement: float,
+) -> dict[str, object]:
+    """The two-stage trial of the roll-out protocol in a job market with displacement (`trial.simulate.market`).
+
+    Writes what `simulate` writes, plus protocol.toml (the protocol the arms were drawn under); truth.json holds each
+    estimand of `effects.spillover` at the data cut and at six months.
+    """
+    from trial.simulate.market import MarketModel, estimand_truth, market_trial
+
+    if not 0 <= displacement <= 1:
+        raise ParameterError("displacement", f"must be a share between 0 and 1; got {displacement:g}")
+    if clusters is not None and clusters < 6:
+        raise ParameterError("clusters", f"must be at least 6 (two per saturation); got {clusters}")
+    report = progress or (lambda _message: None)
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TrialError(f"{out} is not empty; choose a new or empty folder")
+    (out / "claimants").mkdir(parents=True, exist_ok=True)
+    protocol_file = out / "protocol.toml"
+    protocol_file.write_text(_cluster_protocol(Path(protocol_path or rollout_protocol_path()), clusters),
+                             encoding="utf-8")
+
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 15]).spawn(5)]
+    claimant_rng, history_rng, jobs_rng, market_rng, cluster_rng = streams
+    from trial.protocol import load_protocol
+
+    names = [c.strip() for c in load_protocol(protocol_file).randomisation.clusters]
+    taken: set[str] = set()
+    report("claimants")
+    people, rows = make_claimants(claimant_rng, claimants, start, weeks=weeks, taken=taken)
+    # Jobcentres of unequal size: a log-normal share of the inflow each.
+    sizes = np.exp(0.5 * cluster_rng.standard_normal(len(names)))
+    unit = np.array(names)[cluster_rng.choice(len(names), size=len(people), p=sizes / sizes.sum())]
+    people["jobcenter_unit"] = unit
+    rows["jobcenter_unit"] = rows["cpr"].map(dict(zip(people["cpr"], unit, strict=True)))
+    dates = extract_dates(start, weeks)
+    files = _write_extracts(out, rows, dates)
+    secret = simulated_secret(seed)
+    _write_secret(out / "secret.key", secret)
+    arms, saturations, protocol = _enrol_two_stage(files, secret, protocol_file, report)
+    horizon = protocol.outcomes.horizon_days
+    cut = data_cut if data_cut is not None else dates[-1] + timedelta(days=horizon)
+
+    n_postings = postings if postings is not None else 3 * claimants
+    historical = make_history(history_rng, history if history is not None else max(200, claimants // 2), start,
+                              ClaimantMix(), taken=taken)
+    if job_market:
+        report("jobs")
+        _write_jobs(out, jobs_rng, people, historical, n_postings, dates[-1])
+
+    report("job market")
+    model = MarketModel(displacement=displacement, effect_days=effect_days, uptake=uptake)
+    trial_data = market_trial(market_rng, people, arms, saturations, model, first_day=pd.Timestamp(dates[0]),
+                              days=(dates[-1] - dates[0]).days + horizon + 1, treatment_arm=protocol.treatment_arm,
+                              horizon=horizon, data_cut=pd.Timestamp(cut))
+    _write_csv(trial_data.spells, out / "spells.csv")
+    meetings = trial_data.meetings.copy()
+    meetings["met_on"] = meetings["met_on"].dt.strftime("%Y-%m-%d")
+    _write_csv(meetings, out / "meetings.csv")
+    persons, worlds = trial_data.persons, trial_data.worlds
+    look = six_month_cut(start)
+    enrolled = persons[persons["arm"] != ""]
+    truth: dict[str, object] = {
+        "seed": seed,
+        "design": "two_stage",
+        "protocol": protocol.id,
+        "protocol_file": "protocol.toml",
+        "protocol_fingerprint": protocol.fingerprint,
+        "treatment_arm": protocol.treatment_arm,
+        "control_arm": protocol.control_arm,
+        "claimants": claimants,
+        "weekly_files": len(files),
+        "first_extract": dates[0].isoformat(),
+        "last_extract": dates[-1].isoformat(),
+        "data_cut": cut.isoformat(),
+        "horizon_days": horizon,
+        "postings": n_postings if job_market else 0,
+        "secret_file": "secret.key",
+        "effect_days": effect_days,
+        "uptake": uptake,
+        "displacement": displacement,
+        "tightness": worlds.tightness if np.isfinite(worlds.tightness) else None,
+        "cluster_sd": model.cluster_sd,
+        "clusters": len(names),
+        "saturations": saturations,
+        "arms": {str(k): int(v) for k, v in enrolled["arm"].value_counts().sort_index().items()},
+        "enrolled": len(enrolled),
+        "spillover": estimand_truth(persons, protocol.treatment_arm, horizon, randomised_by=pd.Timestamp(cut)),
+        "six_month": {"as_of": look.isoformat(),
+                      "spillover": estimand_truth(persons, protocol.treatment_arm, horizon,
+                                                  randomised_by=pd.Timestamp(look))},
+        "notes": ["each estimand's truth: mean days on benefit to the horizon in the world without anyone treated "
+                  "minus the world of the design's assignment (common random numbers), over the people it averages"],
+    }
+    (out / "truth.json").write_text(json.dumps(_plain(truth), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return truth
+
+
 def _plain(value: object) -> object:
     """JSON-ready values with floats rounded, so the file is the same on every run and machine."""
     if isinstance(value, dict):
@@ -232,4 +412,7 @@ def _plain(value: object) -> object:
     return value
 
 
-__all__ = ["DEFAULT_START", "add_months", "default_protocol_path", "simulate", "simulated_secret", "six_month_cut"]
+__all__ = [
+    "DEFAULT_START", "add_months", "default_protocol_path", "rollout_protocol_path", "simulate", "simulated_secret",
+    "six_month_cut",
+]
