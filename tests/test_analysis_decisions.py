@@ -249,3 +249,46 @@ def test_the_decision_can_rest_on_the_log_rank_test(tmp_path: Path) -> None:
     run("report", *_source(_protocol(tmp_path, 'primary_test = "logrank"'), paths, LOOK_1), "--out", str(html))
     row = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser").select_one('tr[data-effect="logrank"]')
     assert row["data-role"] == "primary" and re.search("Primær test", row.get_text())
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_the_report_shows_every_note_and_count_and_is_honest_about_its_horizon(continuing: dict, lang: str) -> None:
+    """At look 1 (six months after the first randomisation) nobody is followed the 182 days of the horizon."""
+    result = continuing["look1"]
+    soup = soup_of(continuing["html"][lang])
+    assert [li.get_text() for li in soup.select("#quality ul.notes li")] == result["notes"]
+    counts = {tr["data-reason"]: int(tr.select("td")[1].get_text()) for tr in soup.select("#quality tr[data-reason]")}
+    assert counts == result["data_quality"]
+    assert result["horizon_supported"] is False
+    assert all(arm["followed_to_horizon"] == 0 for arm in result["follow_up"].values())
+    cover = soup.select_one('[data-key="cover"]').get_text(" ", strip=True)
+    if lang == "da":
+        assert "opfølgning 182 dage" not in cover and "den længste opfølgning er 181 dage" in cover
+    else:
+        assert "follow-up 182 days" not in cover and "the longest follow-up is 181 days" in cover
+    assert soup.select_one('[data-key="horizon-warning"]') is not None
+    for slot, arm in (("1", "treatment"), ("2", "control")):
+        assert figure(soup, f"at_risk_horizon.{slot}", lang) == result["follow_up"][arm]["at_risk_at_horizon"]
+    methods = soup.select_one("#methods").get_text(" ", strip=True)
+    assert "bc16-jobmatch v1.1" in methods
+    assert soup.select_one('[data-key="registration"]').get_text() == ("ikke registreret" if lang == "da"
+                                                                       else "not registered")
+
+
+def test_the_report_words_what_a_reviewer_checks(continuing: dict[str, Any]) -> None:
+    """Competing exits in sentences, subgroups exploratory with both interaction tests, the PH test not read as
+    proof; the figures are the analysis' own."""
+    result = continuing["look1"]
+    soup = soup_of(continuing["html"]["en"])
+    education = result["effects"]["exit_share_difference"]["education"]
+    sentence = soup.select_one('[data-key="competing"] li[data-exit="education"]').get_text(" ", strip=True)
+    assert f"difference {education['estimate'] * 100:.1f} percentage points" in sentence
+    assert f"{education['ci'][0] * 100:.1f} to {education['ci'][1] * 100:.1f}" in sentence
+    assert education["ci"][0] > 0 and sentence.endswith("more exits to education with the intervention.")
+    assert "exploratory" in soup.select_one("#subgroups h2").get_text()
+    group = soup.select_one("#subgroups tr.group").select("td")
+    assert float(group[-1].get_text()) == pytest.approx(result["subgroup_interactions_days"]["sex"]["p"], abs=5e-4)
+    assert float(group[-2].get_text()) == pytest.approx(result["subgroup_interactions"]["sex"]["p"], abs=5e-4)
+    ph = soup.select_one("#ph").get_text(" ", strip=True)
+    assert result["effects"]["ph_test"]["p"] >= 0.05
+    assert "No sign of a violation" in ph and "does not prove" in ph
