@@ -242,3 +242,20 @@ def test_a_library_warning_is_one_line_without_its_source_line() -> None:
 
     line = _warning_line(UserWarning("rank-deficient\n design for 010190-1234"), UserWarning, "ols.py", 7, "x = 1")
     assert line == "warning: UserWarning: rank-deficient design for <number>\n"
+
+
+def test_a_subgroup_without_jobs_in_an_arm_is_said_in_notes(base: dict, tmp_path: Path) -> None:
+    """No treated woman leaves for a job: the women's hazard ratio cannot be estimated and the notes say why; the
+    men's and the days saved by sex are still given."""
+    with Path(str(base["allocations"])).open(encoding="utf-8") as handle:
+        people = list(csv.DictReader(handle))
+    women = {p["person_id"] for p in people if p["sex"] == "K" and p["arm"] == "treatment"}
+    spells = _csv(tmp_path / "spells.csv", [base["header"], *_with_exit(
+        base["body"], lambda i, r: "uddannelse" if r[0] in women and r[3] == "employment" else r[3])])
+    result, out = _analyse(base, spells)
+    assert result.exit_code == 0, result.output
+    analysis = AnalysisResult.load(out)
+    assert "subgroup 'sex' = 'K': no exit to a job in an arm; its hazard ratio cannot be estimated" in analysis.notes
+    by_level = {s.level: s for s in analysis.subgroups if s.variable == "sex"}
+    assert by_level["K"].hazard_ratio.estimate is None and by_level["M"].hazard_ratio.estimate is not None
+    assert by_level["K"].days_saved.estimate is not None and analysis.subgroup_interactions_days["sex"].p is not None

@@ -609,6 +609,8 @@ def subgroups(
             [np.bincount(codes[m], weights=event[m], minlength=len(names)) for m in (in_control, in_treated)], 1
         )
         usable = [i for i in range(len(names)) if counts[i].min() > 0 and events[i].min() > 0]
+        notes += [f"subgroup '{variable}' = '{names[i]}': no exit to a job in an arm; its hazard ratio cannot be "
+                  "estimated" for i in range(len(names)) if counts[i].min() > 0 and events[i].min() == 0]
         try:
             ratios, interaction[variable] = level_hazard_ratios(base, codes, usable, names, setting.alpha)
         except _UNFIT as exc:
