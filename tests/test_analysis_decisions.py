@@ -292,3 +292,21 @@ def test_the_report_words_what_a_reviewer_checks(continuing: dict[str, Any]) -> 
     ph = soup.select_one("#ph").get_text(" ", strip=True)
     assert result["effects"]["ph_test"]["p"] >= 0.05
     assert "No sign of a violation" in ph and "does not prove" in ph
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_the_final_summary_states_the_final_boundary(continuing: dict[str, Any], tmp_path: Path, lang: str) -> None:
+    interim = continuing["final"]["interim"]
+    page = tmp_path / "final.html"
+    run("report", *_source(continuing["protocol"], continuing["paths"], FINAL), "--out", str(page), "--lang", lang)
+    summary = _summary(page)
+    boundary = f"{interim['z_boundary']:.3f}"
+    if lang == "da":
+        boundary = boundary.replace(".", ",")
+        crossed = "krydset" if interim["crossed"] else "ikke krydset"
+        assert f"Endelig analyse (analyse 2 af 2): den endelige grænse er |z| ≥ {boundary}" in summary
+        assert f"er grænsen {crossed}" in summary
+    else:
+        crossed = "crossed" if interim["crossed"] else "not crossed"
+        assert f"Final analysis (look 2 of 2): the final boundary is |z| ≥ {boundary}" in summary
+        assert f"the boundary was {crossed}" in summary
