@@ -4,6 +4,7 @@ can show: through the real CLI on a trial randomised over six months and looked 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -310,3 +311,18 @@ def test_the_final_summary_states_the_final_boundary(continuing: dict[str, Any],
         crossed = "crossed" if interim["crossed"] else "not crossed"
         assert f"Final analysis (look 2 of 2): the final boundary is |z| ≥ {boundary}" in summary
         assert f"the boundary was {crossed}" in summary
+
+
+def test_trial_savings_multiplies_the_interval_of_record(continuing: dict[str, Any], tmp_path: Path) -> None:
+    """Finance reads the analysis file: at look 1 its kroner rest on the repeated interval, at the final look on
+    the interval at the final boundary; the note says which."""
+    for name, words in (("look1", "the repeated 95% interval at look 1 of 2 (boundary ±2.963)"),
+                        ("final", "the 95% interval at the final boundary (±1.969)")):
+        out = tmp_path / f"{name}.json"
+        run("savings", "--protocol", str(continuing["protocol"]), "--analysis",
+            str(continuing["folder"] / name / "analysis.json"), "--json", str(out))
+        found = json.loads(out.read_text(encoding="utf-8"))
+        primary = continuing[name]["primary"]
+        assert found["effect"]["ci"] == pytest.approx(primary["rci"], abs=1e-9)
+        assert found["effect"]["ci"] != pytest.approx(primary["ci"], abs=1e-3)
+        assert words in found["effect"]["note"]
