@@ -34,7 +34,21 @@ def _person_ids(table: pd.DataFrame, secret: bytes | None, secret_file: str | Pa
     return pseudonymise(table["cpr"], key, file=table.attrs.get("file"), rows=table[ROW])
 
 
+# A CV or a posting runs to a few thousand characters; a cell far beyond that is a broken export, and text features of
+# megabytes would take the matcher hours.
+MAX_CELL = 100_000
+
+
 def _require_text(table: pd.DataFrame, column: str) -> None:
+    # Every reader calls this first, so a table without rows or with an outsized cell stops here, in one line.
+    if table.empty:
+        raise InputError("has a header but no rows: nothing to read", file=table.attrs.get("file"))
+    for name in table.columns.drop(ROW, errors="ignore"):
+        lengths = table[name].str.len().to_numpy()
+        if lengths.max() > MAX_CELL:
+            at = int(lengths.argmax())
+            raise InputError(f"a cell of {int(lengths[at]):,} characters; at most {MAX_CELL:,} are read",
+                             file=table.attrs.get("file"), row=int(table[ROW].iloc[at]), column=name)
     empty = (table[column].str.strip() == "").to_numpy()
     if empty.any():
         row = int(table[ROW].to_numpy()[empty][0])
@@ -191,10 +205,20 @@ def read_hires(path: str | Path, *, secret: bytes | None = None,
     """Training labels: person_id, posting_id, hired_on."""
     table = read_table(path, required=["posting_id", "hired_on"], one_of=[("person_id", "cpr")])
     _require_text(table, "posting_id")
+    hired_on = to_dates(table, "hired_on")
+    future = (hired_on > pd.Timestamp.today().normalize()).to_numpy()
+    if future.any():  # a label from the future would also move the model's "trained until" past today
+        raise InputError("lies after today: a hire cannot be in the future", file=table.attrs.get("file"),
+                         row=int(table[ROW].to_numpy()[future][0]), column="hired_on")
+    person_id = _person_ids(table, secret, secret_file)
+    twice = pd.Series(list(zip(person_id, table["posting_id"].str.strip(), strict=True))).duplicated().to_numpy()
+    if twice.any():  # one hire counted twice would weigh double as a label
+        raise InputError("the same hire (person and posting) appears twice", file=table.attrs.get("file"),
+                         row=int(table[ROW].to_numpy()[twice][0]), column="posting_id")
     frame = pd.DataFrame({
-        "person_id": _person_ids(table, secret, secret_file).to_numpy(),
+        "person_id": person_id.to_numpy(),
         "posting_id": table["posting_id"].str.strip().to_numpy(),
-        "hired_on": to_dates(table, "hired_on").to_numpy(),
+        "hired_on": hired_on.to_numpy(),
         "_row": table[ROW].to_numpy(),
     })
     frame.attrs["file"] = str(path)

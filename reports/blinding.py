@@ -1,22 +1,21 @@
 """How a report shows its arms: their order on the page, the letters A and B, and the direction effects read in.
 
 The analysis reports treatment relative to control. A blinded report reads "B relative to A" (differences A − B),
-and a coin toss decides which arm is A, so when A is the treatment arm every difference is negated and every ratio
-inverted: neither the signs nor the labels of a blinded page say which arm is which.
+and which arm is A comes with the inputs (`ReportInputs.blind_order`, derived from a key the renderer never sees), so
+when A is the treatment arm every difference is negated and every ratio inverted: neither the signs nor the labels
+of a blinded page say which arm is which, and every language and rerun of the same trial agree.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import TypedDict
 
-import numpy as np
-
 from reports.formatting import finite
 from reports.plots import ARM_COLOURS
+from trial.errors import TrialError
 from trial.protocol import Protocol
-from trial.results import NO_INTERVAL, Effect, Interval, PHTest, Test
+from trial.results import NO_INTERVAL, Effect, Interval, PHTest, PrimaryEffect, Test
 
 BLIND_LETTERS = ("A", "B")
 
@@ -31,6 +30,7 @@ class EffectView(TypedDict):
     ci_bootstrap: Pair | None
     p: float | None
     se: float | None
+    rci: Pair | None
 
 
 def pair(interval: Interval | None) -> Pair | None:
@@ -47,16 +47,21 @@ def _view(
     ci_bootstrap: Interval = NO_INTERVAL,
     p: float | None = None,
     se: float | None = None,
+    rci: Interval | None = None,
 ) -> EffectView | None:
     number = finite(estimate)
     if number is None:
         return None
-    return EffectView(estimate=number, ci=pair(ci), ci_bootstrap=pair(ci_bootstrap), p=finite(p), se=finite(se))
+    return EffectView(
+        estimate=number, ci=pair(ci), ci_bootstrap=pair(ci_bootstrap), p=finite(p), se=finite(se), rci=pair(rci)
+    )
 
 
-def effect_view(effect: Effect | None, ci_bootstrap: Interval = NO_INTERVAL) -> EffectView | None:
+def effect_view(effect: Effect | PrimaryEffect | None, ci_bootstrap: Interval = NO_INTERVAL) -> EffectView | None:
     """The page's view of a treatment-vs-control effect as the analysis gives it; None when there is no estimate."""
-    return None if effect is None else _view(effect.estimate, effect.ci, ci_bootstrap, effect.p, effect.se)
+    if effect is None:
+        return None
+    return _view(effect.estimate, effect.ci, ci_bootstrap, effect.p, effect.se, effect.rci)
 
 
 def statistic_view(test: Test | PHTest | None) -> EffectView | None:
@@ -78,6 +83,7 @@ def negate(effect: EffectView | None) -> EffectView | None:
         ci_bootstrap=turn(effect["ci_bootstrap"]),
         p=effect["p"],
         se=effect["se"],
+        rci=turn(effect["rci"]),
     )
 
 
@@ -95,20 +101,22 @@ def invert(effect: EffectView | None) -> EffectView | None:
         ci_bootstrap=turn(effect["ci_bootstrap"]),
         p=effect["p"],
         se=effect["se"],
+        rci=turn(effect["rci"]),
     )
 
 
-def arm_order(protocol: Protocol, blind: bool, blind_seed: int | None = None) -> list[str]:
-    """Arm names in page order: treatment then control; blinded, a coin toss decides which arm is "A".
+def arm_order(protocol: Protocol, blind: bool, blind_order: tuple[str, str] | None = None) -> list[str]:
+    """Arm names in page order: treatment then control; blinded, the order the inputs carry (A first).
 
-    The toss uses the operating system's randomness unless a seed is given (tests), so nothing in the
-    protocol, the data or the report predicts which arm is A.
+    A blinded page without an order is refused: a coin toss per rendering would let the Danish and English reports
+    of one trial disagree about which arm is A.
     """
     order = [protocol.treatment_arm, protocol.control_arm]
     if not blind:
         return order
-    flip = secrets.randbelow(2) if blind_seed is None else int(np.random.default_rng(blind_seed).integers(2))
-    return order[::-1] if flip else order
+    if blind_order is None or sorted(blind_order) != sorted(order):
+        raise TrialError("--blind: the report's inputs do not say which arm is A (see trial.evaluation.blind_order)")
+    return list(blind_order)
 
 
 @dataclass(frozen=True)
@@ -132,17 +140,19 @@ class Blinding:
     flip: bool
 
     @classmethod
-    def of(cls, protocol: Protocol, blind: bool, blind_seed: int | None = None) -> Blinding:
-        """The page's blinding: unblinded, treatment first; blinded, a coin toss (see `arm_order`)."""
-        first, second = arm_order(protocol, blind, blind_seed)
+    def of(cls, protocol: Protocol, blind: bool, blind_order: tuple[str, str] | None = None) -> Blinding:
+        """The page's blinding: unblinded, treatment first; blinded, the given order (see `arm_order`)."""
+        first, second = arm_order(protocol, blind, blind_order)
         return cls(order=(first, second), blind=blind, flip=blind and first == protocol.treatment_arm)
 
-    def difference(self, effect: Effect | None, ci_bootstrap: Interval = NO_INTERVAL) -> EffectView | None:
+    def difference(
+        self, effect: Effect | PrimaryEffect | None, ci_bootstrap: Interval = NO_INTERVAL
+    ) -> EffectView | None:
         """A treatment − control difference, turned round when A is the treatment arm."""
         shown = effect_view(effect, ci_bootstrap)
         return negate(shown) if self.flip else shown
 
-    def ratio(self, effect: Effect | None) -> EffectView | None:
+    def ratio(self, effect: Effect | PrimaryEffect | None) -> EffectView | None:
         """A treatment / control ratio, inverted when A is the treatment arm."""
         shown = effect_view(effect)
         return invert(shown) if self.flip else shown

@@ -53,7 +53,9 @@ def _effect(effect: SpilloverEffect | None, hidden: bool, min_cell: int) -> Any:
         return None
     if hidden:
         return disclosure.Hidden(min_cell)
-    return {"estimate": effect.estimate, "ci": None if effect.ci[0] is None else effect.ci, "p": effect.p}
+    repeated = effect.rci is not None and tuple(effect.rci) != tuple(effect.ci)  # a look of a group-sequential design
+    return {"estimate": effect.estimate, "ci": None if effect.ci[0] is None else effect.ci, "p": effect.p,
+            "rci": effect.rci if repeated else None}
 
 
 def _curve(group: GroupCurve, label: str, colour: str, min_cell: int) -> plots.Curve:

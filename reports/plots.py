@@ -123,6 +123,14 @@ def _draw_curves(ax, curves: Sequence[Curve]) -> None:  # type: ignore[no-untype
         ax.step(t, v, where="post", color=curve.colour, linewidth=1.8, label=curve.label)
 
 
+def _legend(axes: Sequence[object], **options: object) -> None:
+    """A legend on the first of `axes` with a curve drawn; none when every curve is hidden (arms too small)."""
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:  # type: ignore[attr-defined]
+            ax.legend(frameon=False, **options)  # type: ignore[attr-defined]
+            return
+
+
 def km_svg(
     curves: Sequence[Curve],
     *,
@@ -141,7 +149,7 @@ def km_svg(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.legend(loc="upper right", frameon=False)
+    _legend([ax], loc="upper right")
     return _svg(fig, "km")
 
 
@@ -165,7 +173,7 @@ def cif_svg(
         ax.grid(True, color="#dddddd", linewidth=0.6)
     axes[0][0].set_ylim(0, min(1.0, max(0.05, top * 1.1)))
     axes[0][0].set_ylabel(ylabel)
-    axes[0][-1].legend(loc="upper left", frameon=False, fontsize=9)
+    _legend(axes[0][::-1], loc="upper left", fontsize=9)
     return _svg(fig, "cif")
 
 

@@ -77,7 +77,7 @@ def environment(lang: str, min_cell: int) -> tuple[Environment, Any]:
 def context(page: Page) -> dict[str, Any]:
     """The template context: every section of the page, in the order the page shows them."""
     protocol = page.protocol
-    effects = sections.effects(page)
+    headline = sections.headline(page)
     return {
         "lang": page.lang,
         "blind": page.blind,
@@ -87,7 +87,14 @@ def context(page: Page) -> dict[str, Any]:
         "horizon": int(page.horizon),
         "horizon_weeks": round(page.horizon / 7),
         "arms": page.arms,
-        "effects": effects,
+        "headline": headline,
+        "decision": sections.decision(page),
+        "effects": sections.effects(page),
+        "effect_rows": sections.effect_rows(page),
+        "follow_up": sections.follow_up(page),
+        "quality": sections.data_quality(page),
+        "notes": sections.notes(page),
+        "competing": sections.competing(page),
         "consort": sections.consort(page),
         "baseline": sections.baseline(page),
         "outcomes": sections.outcome_rows(page),
@@ -96,26 +103,22 @@ def context(page: Page) -> dict[str, Any]:
         "cif_svg": sections.cif_figure(page),
         "subgroups": sections.subgroups(page),
         "receipt": sections.receipt(page),
-        "savings": sections.savings(page, effects["days_saved"]),
+        "savings": sections.savings(page, None if headline is None else headline["view"]),
         "displacement": displacement.section(page),
         "methods": sections.methods(page),
-        "data_quality": page.result.data_quality,
         "landmarks": [str(d) for d in protocol.outcomes.landmarks_days],
         "T": page.text,
     }
 
 
-def render_html(
-    inputs: ReportInputs,
-    *,
-    lang: str | None = None,
-    blind: bool = False,
-    blind_seed: int | None = None,
-) -> str:
-    """The report as one self-contained HTML document (inline CSS and SVG, no scripts, no external requests)."""
+def render_html(inputs: ReportInputs, *, lang: str | None = None, blind: bool = False) -> str:
+    """The report as one self-contained HTML document (inline CSS and SVG, no scripts, no external requests).
+
+    Blinded, the arms are named A and B in the order `inputs.blind_order` gives (the same in every language and rerun).
+    """
     lang = lang or inputs.protocol.report.language
     if lang not in ("da", "en"):
         raise TrialError(f"--lang: the report is written in 'da' or 'en', not '{lang}'")
     env, text = environment(lang, inputs.protocol.report.min_cell)
-    page = Page(inputs, lang, Blinding.of(inputs.protocol, blind, blind_seed), text)
+    page = Page(inputs, lang, Blinding.of(inputs.protocol, blind, inputs.blind_order), text)
     return env.get_template("report.html.j2").render(context(page))

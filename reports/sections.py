@@ -6,6 +6,7 @@ Every figure arrives computed in `trial.results.ReportInputs`; a section only pi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -77,8 +78,51 @@ class Page:
 # --- effects ------------------------------------------------------------------------------------------------------
 
 
+# Each effect of the analysis, the outcome family whose place in the protocol decides its role (primary, secondary
+# in the protocol's order, or exploratory), and how it turns on a blinded page: "saved" differences read control −
+# treatment (A − B blinded), the others treatment − control (B − A), ratios treatment / control (B / A).
+FAMILIES = {
+    "benefit_days_saved_adjusted": ("benefit_days", "difference", 1),
+    "benefit_days_saved": ("benefit_days", "difference", 1),
+    "benefit_days_all_spells_saved": ("benefit_days_all_spells", "difference", 1),
+    "days_saved_adjusted": ("days_saved", "difference", 1),
+    "days_saved": ("days_saved", "difference", 1),
+    "hazard_ratio": ("time_to_employment", "ratio", 2),
+    "hazard_ratio_adjusted": ("time_to_employment", "ratio", 2),
+    "logrank": ("time_to_employment", "test", 2),
+    "logrank_stratified": ("time_to_employment", "test", 2),
+    "employment_rate_difference": ("employment_frequency", "difference", 3),
+    "employment_rate_ratio": ("employment_frequency", "ratio", 2),
+    "unemployed_share_difference": ("unemployed_share", "difference", 3),
+    "binary.difference": ("binary", "difference", 3),
+    "spillover.direct": ("benefit_days", "difference", 1),
+    "exit_share_difference": ("exits", "difference", 3),
+}
+
+
+def _found(page: Page, name: str, part: str | None = None) -> Any:
+    """The effect called `name` (a key of effects, 'binary.difference', or a dict's entry `part`)."""
+    effects = page.result.effects
+    if name == "binary.difference":
+        return effects.binary.difference if effects.binary is not None else None
+    if name == "spillover.direct":
+        return effects.spillover.direct if effects.spillover is not None else None
+    value = getattr(effects, name, None)
+    return value.get(part) if isinstance(value, dict) and part is not None else value
+
+
+def _shown(page: Page, name: str, effect: Any) -> EffectView | None:
+    """One effect in the page's direction."""
+    kind = FAMILIES[name][1]
+    if kind == "test":
+        return statistic_view(effect)
+    if kind == "ratio":
+        return page.blinding.ratio(effect)
+    return page.blinding.difference(effect, getattr(effect, "ci_bootstrap", (None, None)))
+
+
 def effects(page: Page) -> dict[str, EffectView | Hidden | None]:
-    """Every contrast in the page's direction; all hidden when an arm is too small, the complier effect when blind."""
+    """The contrasts the summary and the sections quote, in the page's direction; all hidden when an arm is small."""
     found = page.result.effects
     turn = page.blinding
     out: dict[str, EffectView | Hidden | None] = {
@@ -91,11 +135,105 @@ def effects(page: Page) -> dict[str, EffectView | Hidden | None]:
         "logrank": statistic_view(found.logrank),
         "logrank_stratified": statistic_view(found.logrank_stratified),
         "ph_test": statistic_view(found.ph_test),
-        "cace_days_saved": None if page.blind else effect_view(found.cace_days_saved),
     }
     if page.enough:
         return out
     return {key: None if value is None else page.hidden() for key, value in out.items()}
+
+
+def roles(page: Page) -> dict[str, tuple[str, int]]:
+    """Each outcome family's role: ("primary", 0), ("secondary", its place in the protocol's list), or exploratory."""
+    primary = page.result.primary
+    out: dict[str, tuple[str, int]] = {}
+    if primary is not None:
+        out[FAMILIES.get(primary.name, ("", "", 0))[0]] = ("primary", 0)
+    for place, name in enumerate(page.protocol.outcomes.secondary, start=1):
+        family = "time_to_employment" if name == "time_to_employment" else name
+        out.setdefault(family, ("secondary", place))
+    return out
+
+
+def effect_rows(page: Page) -> list[dict[str, Any]]:
+    """The effects table: the primary estimand first, secondary outcomes in the protocol's order, then everything
+    else labelled exploratory; each row with its nominal and repeated intervals in the page's direction."""
+    role_of = roles(page)
+    primary = page.result.primary
+    primary_test = page.protocol.analysis.primary_test
+    names: list[tuple[str, str | None]] = []
+    for name in FAMILIES:
+        value = getattr(page.result.effects, name, None)
+        if isinstance(value, dict):
+            names += [(name, part) for part in value]
+        else:
+            names.append((name, None))
+    rows = []
+    for order, (name, part) in enumerate(names):
+        effect = _found(page, name, part)
+        if effect is None:
+            continue
+        family, kind, digits = FAMILIES[name]
+        role, place = role_of.get(family, ("exploratory", 99))
+        headline = primary is not None and name == primary.name
+        if name == primary_test:  # the log-rank or Cox test the looks decide on
+            role, place = "primary", 0
+        view: Any = _shown(page, name, effect)
+        if not page.enough and view is not None:
+            view = page.hidden()
+        estimable = getattr(effect, "estimate", getattr(effect, "statistic", None)) is not None
+        rows.append({
+            "key": name if part is None else f"{name}.{part}", "name": name, "part": part, "kind": kind,
+            "digits": digits, "view": view, "role": role, "place": place, "headline": headline,
+            "primary_test": name == primary_test or (headline and primary_test == "primary_estimand"),
+            "estimable": estimable, "order": (0 if headline else 1, {"primary": 0, "secondary": 1}.get(role, 2),
+                                               place, order),
+        })  # fmt: skip
+    return sorted(rows, key=lambda row: row["order"])
+
+
+def headline(page: Page) -> dict[str, Any] | None:
+    """The primary effect for the summary: its view in the page's direction and its interval of record (the
+    repeated interval at this look's boundary; the ordinary one without planned looks or an interim record)."""
+    primary = page.result.primary
+    if primary is None:
+        return None
+    view: Any = _shown(page, primary.name, primary)
+    if view is not None and not page.enough:
+        view = page.hidden()
+    record = None
+    if isinstance(view, dict):
+        record = view["rci"] if page.result.interim is not None else view["ci"]
+    return {"name": primary.name, "adjusted": primary.adjusted, "view": view, "record": record}
+
+
+def decision(page: Page) -> dict[str, Any]:
+    """What this look is and decides. Blinded, the z is shown as |z| and a crossing is not said to favour anyone."""
+    interim = page.result.interim
+    if interim is None:
+        return {"kind": "unknown"}
+    single = not interim.planned_months
+    kind = ("single" if single else "before" if interim.look == 0 else "final" if interim.final else "interim")
+    z = finite(interim.z)
+    month = interim.planned_months[interim.look - 1] if interim.look and interim.planned_months else None
+    return {
+        "kind": kind,
+        "look": interim.look,
+        "of": interim.of,
+        "month": month,
+        "first_month": interim.planned_months[0] if interim.planned_months else None,
+        "decision": interim.decision,
+        "crossed": interim.crossed,
+        "z": None if z is None else (abs(z) if page.blind else z),
+        "z_boundary": finite(interim.z_boundary),
+        "p_boundary": finite(interim.p_boundary_two_sided),
+        "alpha": interim.alpha,
+        "spending": interim.spending,
+        "information": interim.information,
+        "information_fraction": finite(interim.information_fraction),
+        "events": interim.events,
+        "planned_events": interim.planned_events,
+        "test": interim.test,
+        "primary_test": page.protocol.analysis.primary_test,
+    }
 
 
 # --- per-arm outcomes ---------------------------------------------------------------------------------------------
@@ -149,9 +287,26 @@ def _outcome_row(page: Page, arm: str, info: ArmSlot, node: ArmSummary) -> dict[
         for day, share in node.still_unemployed_at.items()
     }
     employment = disclosure.protect_share(finite(node.employment_rate), node.events, n, page.min_cell)
+    on_benefit = node.benefit_days
+    n_benefit = (page.result.counts.analysed_benefit or {}).get(arm, on_benefit.n if on_benefit else None)
+    benefit_cells = disclosure.protect_counts({"n": n_benefit}, [], page.min_cell) if n_benefit is not None else {}
+    enough_benefit = not disclosure.too_small(n_benefit, page.min_cell)
+    windows = {
+        day: {
+            "estimate": finite(w.estimate) if enough_benefit else page.hidden(),
+            "se": finite(w.se) if enough_benefit else page.hidden(),
+            "n_complete": disclosure.protect_counts({"n": w.n_complete}, [], page.min_cell)["n"],
+        }
+        for day, w in (node.benefit_days_all_spells or {}).items()
+    }
     return {
         "arm": info,
         **protected,
+        "n_benefit": benefit_cells.get("n"),
+        "benefit_days": None if on_benefit is None else (
+            finite(on_benefit.estimate) if enough_benefit else page.hidden()),
+        "benefit_days_se": None if on_benefit is None else (finite(on_benefit.se) if enough_benefit else page.hidden()),
+        "windows": windows,
         "median_days": value(finite(node.median_days)),
         "median_ci": value(pair(node.median_ci)),
         "rmst_days": value(finite(node.rmst_days)),
@@ -164,6 +319,101 @@ def _outcome_row(page: Page, arm: str, info: ArmSlot, node: ArmSummary) -> dict[
 
 
 # --- figures ------------------------------------------------------------------------------------------------------
+
+
+# --- follow-up, data quality, notes, competing exits (issue 14) ---------------------------------------------------
+
+
+def follow_up(page: Page) -> dict[str, Any] | None:
+    """Days of follow-up per arm (quartiles), who is followed to the horizon and who is still at risk there."""
+    node = page.result.follow_up
+    if not node:
+        return None
+    rows = []
+    for arm, info in zip(page.order, page.arms, strict=True):
+        f = node[arm]
+        cells = {"n": f.n, "followed": f.followed_to_horizon, "not_followed": f.n - f.followed_to_horizon,
+                 "at_risk": f.at_risk_at_horizon, "not_at_risk": f.n - f.at_risk_at_horizon}
+        shown = disclosure.protect_counts(
+            cells, [("n", ["followed", "not_followed"]), ("n", ["at_risk", "not_at_risk"])], page.min_cell
+        )
+        enough = not disclosure.too_small(f.n, page.min_cell)
+        days = [f.min_days, f.quartile_1_days, f.median_days, f.quartile_3_days, f.max_days]
+        rows.append({
+            "arm": info, "n": shown["n"], "followed": shown["followed"], "at_risk": shown["at_risk"],
+            "share": disclosure.protect_share(finite(f.share_followed_to_horizon), f.followed_to_horizon, f.n,
+                                              page.min_cell),
+            "days": [finite(d) if enough else page.hidden() for d in days],
+        })  # fmt: skip
+    shares = [finite(f.share_followed_to_horizon) for f in node.values()]
+    longest = max((finite(f.max_days) or 0 for f in node.values()), default=0)
+    return {
+        "rows": rows,
+        "supported": page.result.horizon_supported is not False,
+        "minimum": page.protocol.analysis.min_followed_share,
+        "least_share": min((s for s in shares if s is not None), default=None),
+        "longest": longest,
+    }
+
+
+def data_quality(page: Page) -> list[dict[str, Any]]:
+    """Every data-quality count of the analysis, small ones hidden; reasons keep the analysis' order."""
+    counts = page.result.data_quality
+    shown = disclosure.protect_counts(dict(counts), [], page.min_cell)
+    return [{"reason": reason, "n": shown[reason]} for reason in counts]
+
+
+_PAIR = re.compile(r"\b(\d[\d,]*) of (\d[\d,]*)\b")
+_COUNT = re.compile(r"\((\d[\d,]*)\)")
+
+
+def notes(page: Page) -> list[str]:
+    """Every note of the analysis as it wrote it (English), with small counts masked and, blinded, the arms named
+    only by their letters."""
+    out = []
+    for note in page.result.notes:
+        text = note
+        if page.blind:
+            for arm, info in zip(page.order, page.arms, strict=True):
+                text = text.replace(f"arm '{arm}'", f"group {info.letter}").replace(f"'{arm}'", info.letter)
+        text = _PAIR.sub(lambda m: f"{_masked(page, m.group(1))} of {_masked(page, m.group(2))}", text)
+        text = _COUNT.sub(lambda m: f"({_masked(page, m.group(1))})", text)
+        out.append(text)
+    if not page.blind:
+        return out
+    # The analysis writes a note per arm control first; blinded, such notes follow the letters, else their order
+    # would tell which group is the control.
+    kinds = [re.sub(r"group [AB]", "group ?", re.sub(r"[\d.,]+", "#", text)) for text in out]
+    first = {kind: kinds.index(kind) for kind in kinds}
+    order = sorted(range(len(out)), key=lambda i: (first[kinds[i]], "group B" in out[i]))
+    return [out[i] for i in order]
+
+
+def _masked(page: Page, number: str) -> str:
+    """A count as a note prints it, or "<min_cell" when it is 1 to min_cell − 1."""
+    value = int(number.replace(",", ""))
+    return f"<{page.min_cell}" if disclosure.small_count(value, page.min_cell) else number
+
+
+def competing(page: Page) -> list[dict[str, Any]]:
+    """Each exit's share by the horizon per arm and the difference (treatment − control; blinded B − A), so a shift
+    between exits is said in a sentence; shares resting on fewer than min_cell people are hidden."""
+    differences = page.result.effects.exit_share_difference or {}
+    out = []
+    for exit_name, difference in differences.items():
+        shares = []
+        for arm in page.order:
+            node = page.result.arms[arm]
+            share = finite((node.exits_by_horizon or {}).get(exit_name))
+            people = None if share is None else share * node.n
+            small = share is None or disclosure.too_small(node.n, page.min_cell) or (
+                people is not None and 0 < people < page.min_cell)
+            shares.append(page.hidden() if small and share is not None else share)
+        hidden = any(isinstance(x, Hidden) for x in shares)
+        view = None if hidden else page.blinding.difference(difference)
+        out.append({"exit": exit_name, "shares": shares, "difference": view,
+                    "distinct": bool(view and view["ci"] and (view["ci"][0] > 0 or view["ci"][1] < 0))})
+    return out
 
 
 def km_figure(page: Page) -> str | None:
@@ -251,6 +501,7 @@ def _subgroup(
     counts = {arm: {r.level: r.n_by_arm.get(arm, 0) for r in levels} for arm in page.order}
     protected = disclosure.protect_table(counts, page.min_cell, page.arm_n)
     interaction = page.result.subgroup_interactions.get(variable)
+    interaction_days = page.result.subgroup_interactions_days.get(variable)
     forest = [plots.ForestRow(label=label, estimate=None, heading=True)]
     out_levels = []
     for row in levels:
@@ -269,7 +520,9 @@ def _subgroup(
             )
         )
     p_interaction = None if interaction is None else finite(interaction.p)
-    group = {"variable": variable, "label": label, "p_interaction": p_interaction, "levels": out_levels}
+    p_days = None if interaction_days is None else finite(interaction_days.p)
+    group = {"variable": variable, "label": label, "p_interaction": p_interaction, "p_interaction_days": p_days,
+             "levels": out_levels}
     return group, forest
 
 
@@ -312,12 +565,16 @@ def consort(page: Page) -> dict[str, Any]:
             for reason in reasons
         ],
         "randomised": protected["randomised"],
+        "benefit": page.result.counts.analysed_benefit is not None,
         "arms": [
             {
                 "arm": info,
                 "allocated": protected[f"allocated:{arm}"],
                 "withdrawn": protected[f"withdrawn:{arm}"],
                 "missing": protected[f"missing:{arm}"],
+                "after_cut": protected.get(f"after_cut:{arm}"),
+                "analysed_benefit": protected.get(f"benefit:{arm}"),
+                "no_index": protected.get(f"no_index:{arm}"),
                 "analysed": protected[f"analysed:{arm}"],
             }
             for arm, info in zip(page.order, page.arms, strict=True)
@@ -326,7 +583,8 @@ def consort(page: Page) -> dict[str, Any]:
 
 
 def _arm_flow(page: Page, cells: dict[str, int], relations: list[tuple[str, list[str]]]) -> None:
-    """Add each arm's allocated, missing, withdrawn and analysed counts to the CONSORT cells and their sums."""
+    """Add each arm's flow to the CONSORT cells and their sums: allocated = randomised after the data cut + analysed
+    for days on benefit (everyone else); of those, people without an index spell + analysed for time to a job."""
     counts = page.result.counts
     withdrawn = counts.withdrawn or {}
     for arm in page.order:
@@ -338,6 +596,12 @@ def _arm_flow(page: Page, cells: dict[str, int], relations: list[tuple[str, list
         cells[f"missing:{arm}"] = unknown if missing is None else sum(missing.values())
         # Intention to treat keeps withdrawn people's registry outcomes, so they are a note, not a subtraction.
         cells[f"withdrawn:{arm}"] = withdrawn.get(arm, 0)
+        if counts.analysed_benefit is not None and missing is not None:
+            cells[f"after_cut:{arm}"] = missing.get("randomised_after_data_cut", 0)
+            cells[f"benefit:{arm}"] = counts.analysed_benefit.get(arm, 0)
+            cells[f"no_index:{arm}"] = missing.get("no_index_spell", 0)
+            relations.append((f"allocated:{arm}", [f"after_cut:{arm}", f"benefit:{arm}"]))
+            relations.append((f"benefit:{arm}", [f"no_index:{arm}", f"analysed:{arm}"]))
         relations.append((f"allocated:{arm}", [f"missing:{arm}", f"analysed:{arm}"]))
     cells["randomised"] = sum(cells[f"allocated:{arm}"] for arm in page.order)
     relations.append(("randomised", [f"allocated:{arm}" for arm in page.order]))
@@ -404,7 +668,8 @@ def _abs(value: float | None) -> float | None:
 
 
 def receipt(page: Page) -> dict[str, Any] | None:
-    """Use of the recommendations: only the treatment arm can receive them, so never in a blinded report."""
+    """Use of the recommendations and the complier effects, with their method and assumptions; only the treatment
+    arm can receive them, so never in a blinded report."""
     node = (page.result.receipt or {}).get(page.result.meta.arms.treatment)
     if page.blind or node is None:
         return None
@@ -414,41 +679,77 @@ def receipt(page: Page) -> dict[str, Any] | None:
         page.min_cell,
     )
     share = disclosure.protect_share(finite(node.share), node.received, node.n, page.min_cell)
-    return {"n": cells["n"], "received": cells["received"], "share": share, "recommendations": None}
+    found = page.result.effects
+    cace = []
+    for name in ("cace_benefit_days_saved", "cace_days_saved"):
+        effect = getattr(found, name)
+        if effect is None:
+            continue
+        view: Any = effect_view(effect) if page.enough else page.hidden()
+        cace.append({"name": name, "view": view, "method": effect.method, "assumptions": effect.assumptions})
+    return {"n": cells["n"], "received": cells["received"], "share": share, "recommendations": None, "cace": cace}
 
 
-def savings(page: Page, days: EffectView | Hidden | None) -> dict[str, Any] | None:
-    """The savings box: kroner per year for each target group; left out when blind or the effect is hidden."""
+def savings(page: Page, shown: Any) -> dict[str, Any] | None:
+    """The savings box: kroner a year and the net present value for the trial's population from the primary effect's
+    interval of record, and the seed's groups as scenarios; left out when blind or the effect is hidden."""
     data = page.inputs.savings
-    if page.blind or not isinstance(days, dict) or data is None or not data.target_groups:
+    if page.blind or not isinstance(shown, dict) or data is None:
         return None
+    population = data.trial_population
+    trial = None
+    if population is not None:
+        trial = {
+            "label": (population.label_da if page.lang == "da" else population.label_en) or "",
+            "persons": finite(population.persons_per_year),
+            "source": population.persons_source,
+            "cost_per_day": finite(population.cost_per_calendar_day),
+            "per_day": finite(population.per_day_saved),
+            "per_year": finite(population.per_year.estimate),
+            "per_year_ci": pair(population.per_year.ci),
+            "npv": finite(population.npv.estimate),
+            "npv_ci": pair(population.npv.ci),
+            "break_even_days": finite(population.break_even_days),
+            "above_break_even": population.ci_above_break_even,
+            "rounded_to": finite(population.rounded_to),
+        }
     groups = [
         {
             "label": (group.label_da if page.lang == "da" else group.label_en) or group.id,
             "per_day": finite(group.per_day_saved),
             "estimate": finite(group.per_year.estimate),
-            "ci": pair(group.per_year.ci),
             "break_even_days": finite(group.break_even_days),
+            "break_even_days_npv": finite(group.break_even_days_npv),
         }
         for group in data.target_groups
     ]
+    effect = data.effect
     return {
         "currency": data.currency,
         "investment": finite(data.investment),
         "haircut": finite(data.haircut),
+        "years": data.appraisal.years if data.appraisal is not None else None,
+        "discount_rate": finite(data.appraisal.discount_rate) if data.appraisal is not None else None,
+        "days": None if effect is None else finite(effect.estimate),
+        "days_ci": None if effect is None else pair(effect.ci),
+        "trial": trial,
         "groups": groups,
     }
 
 
 def methods(page: Page) -> dict[str, Any]:
-    """The reproducibility stamp and the settings of the analysis, with the planned look this data cut is."""
+    """The reproducibility stamp and the settings of the analysis: protocol version, amendments, registration, the
+    primary estimand and test, and the group-sequential design with the look this data cut is."""
     meta = page.result.meta
     interim = page.result.interim
     ledger = meta.inputs.get("ledger")
+    analysis = page.protocol.analysis
     return {
         "fingerprint": meta.protocol.fingerprint,
         "protocol_id": page.protocol.id,
         "protocol_version": page.protocol.version,
+        "registration": page.protocol.registration,
+        "amendments": [a for a in page.inputs.amendments if a.kind == "amendment"],
         "ledger_head": page.inputs.ledger_head or (ledger.head_hash if ledger else None),
         # Only the role of each input and its hash: a path could carry a person's or an arm's name.
         "files": [{"name": name, "sha256": stamp.sha256} for name, stamp in meta.inputs.items()],
@@ -456,12 +757,25 @@ def methods(page: Page) -> dict[str, Any]:
         "as_of": meta.as_of.isoformat(),
         "bootstrap_seed": meta.bootstrap.seed,
         "bootstrap": meta.bootstrap.replicates,
-        "alpha": page.protocol.analysis.alpha,
+        "alpha": analysis.alpha,
+        "sided": analysis.sided,
         "horizon": int(page.horizon),
         "min_cell": page.min_cell,
+        "primary": page.result.primary.name if page.result.primary is not None else None,
+        "primary_test": analysis.primary_test,
+        "information": analysis.information,
+        "planned_events": analysis.planned_events,
+        "planned_final_se": analysis.planned_final_se,
         "look": interim.look if interim else None,
         "looks": interim.of if interim else None,
         "final": interim.final if interim else None,
+        "planned_months": list(interim.planned_months) if interim else [],
+        "spending": analysis.spending,
+        "boundaries": [
+            {"look": b.look, "fraction": finite(b.information_fraction), "z": finite(b.z),
+             "p": finite(min(1.0, b.p_one_sided * analysis.sided))}
+            for b in (interim.boundaries if interim else [])
+        ],
         "z_boundary": finite(interim.z_boundary) if interim else None,
         "p_boundary": finite(interim.p_boundary_two_sided) if interim else None,
         "information_fraction": finite(interim.information_fraction) if interim else None,

@@ -212,15 +212,52 @@ def _days_line(label: str, effect: Any, adjusted: Any, f: Numbers, level: str) -
     return line
 
 
+_DECISIONS = {
+    "continue": ("grænsen er ikke krydset; forsøget fortsætter", "not crossed; the trial continues"),
+    "stop_for_benefit": ("krydset for gavn; designet giver grundlag for at stoppe",
+                         "crossed for benefit; the design supports stopping"),
+    "stop_for_harm": ("krydset for skade; designet giver grundlag for at stoppe",
+                      "crossed for harm; the design supports stopping"),
+}
+
+
+def _decision_line(interim: Any, f: Numbers) -> str:
+    """What the look decided: its number, the primary test's z against the boundary, and the decision."""
+    if interim.look == 0:
+        return f.words("Før første planlagte analyse: ingen formel test; forsøget fortsætter",
+                       "Before the first planned look: no formal test; the trial continues")
+    where = f.words(f"Analyse {interim.look} af {interim.of}", f"Look {interim.look} of {interim.of}")
+    if not interim.planned_months:
+        where = f.words("Den ene planlagte analyse", "The single planned analysis")
+    if interim.z is None or interim.decision is None:
+        return f"{where}: {f.words('den primære test kan ikke beregnes', 'the primary test cannot be computed')}"
+    if interim.decision == "final":
+        crossed = bool(interim.crossed)
+        verdict = f.words(f"endelig grænse {'krydset' if crossed else 'ikke krydset'}",
+                          f"final boundary {'crossed' if crossed else 'not crossed'}")
+    else:
+        da, en = _DECISIONS[interim.decision]
+        verdict = f.words(da, en)
+    return (f"{where} [{interim.test}]: z = {f.number(interim.z, 3)}, {f.words('grænse', 'boundary')} |z| ≥ "
+            f"{f.number(interim.z_boundary, 3)} ({f.words('tosidet', 'two-sided')} p ≤ "
+            f"{f.number(interim.p_boundary_two_sided, 4)}, {interim.spending}): {verdict}")
+
+
 def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
     """The effects of an analysis as lines: the primary one first, each days estimand labelled for what it is."""
     e, meta = result.effects, result.meta
     ci = f.words("KI", "CI")
     lines = []
+    interim = result.interim
+    repeated = interim is not None and bool(interim.planned_months) and interim.look > 0
     if result.primary is not None:
         p = result.primary
+        record = (f"{f.words('gentaget', 'repeated')} {level} {ci} {f.interval(p.rci)}; "
+                  f"{f.words('nominelt', 'nominal')} " if repeated else "")
         lines.append(f"{f.words('Primært effektmål', 'Primary effect')} [{p.name}]: {f.number(p.estimate)} "
-                     f"({level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
+                     f"({record}{level} {ci} {f.interval(p.ci)}), p {f.pvalue(p.p)}")
+    if interim is not None:
+        lines.append(_decision_line(interim, f))
     if e.spillover is not None:
         lines += _spillover_lines(e.spillover, f, level)
     if e.benefit_days_saved is not None:
@@ -261,15 +298,6 @@ def _effect_lines(result: AnalysisResult, f: Numbers, level: str) -> list[str]:
         b = e.binary.difference
         lines.append(f"{e.binary.name}: {f.words('forskel', 'difference')} {f.number(_times(b.estimate, 100))} "
                      f"{f.words('procentpoint', 'percentage points')} ({f.interval(b.ci, scale=100)})")
-    interim = result.interim
-    if interim is not None and interim.look:
-        lines.append(f.words(
-            f"Planlagt analyse {interim.look} af {interim.of}: grænse |z| ≥ {f.number(interim.z_boundary, 3)} "
-            f"(p < {f.number(interim.p_boundary_two_sided, 4)}, {interim.spending})",
-            f"Planned look {interim.look} of {interim.of}: efficacy boundary |z| ≥ "
-            f"{f.number(interim.z_boundary, 3)} (p < {f.number(interim.p_boundary_two_sided, 4)}, "
-            f"{interim.spending} spending)",
-        ))
     problems = {k: v for k, v in result.data_quality.items() if v}
     lines.append(f"{f.words('Datakvalitet', 'Data quality')}: "
                  + (", ".join(f"{k} {f.count(v)}" for k, v in problems.items()) if problems
@@ -610,7 +638,48 @@ def show_power(r: Mapping[str, Any], title: str, lang: str, out: Any = None) -> 
             f"Interim looks at {looks} months ({interim['spending']}, Lan-DeMets): z boundaries {zs}; "
             f"multiply the sizes by {factor}.",
         ))
+        if interim.get("looks"):
+            out.print(look_table(interim["looks"], r, f))
+            first = (interim["looks"].get("given") or [None])[0]
+            if first is not None:
+                unit = f.words("dage på ydelse", "days on benefit") if _primary_key(r) == "benefit_days_saved" \
+                    else f.words("dage", "days")
+                crossing = f"{f.number(first['smallest_crossing'], 1)} {unit}"
+                _say(out, f.words(
+                    f"Ved første analyse ({first['month']} måneder) kan rapporten kun kalde grænsen krydset, hvis "
+                    f"estimatet er over {crossing} (|z| ≥ {f.number(first['z_boundary'], 3)}); ellers siger den, at "
+                    "forsøget fortsætter.",
+                    f"At the first look ({first['month']} months) the report can call the boundary crossed only if the "
+                    f"estimate exceeds {crossing} (|z| ≥ {f.number(first['z_boundary'], 3)}); otherwise it says the "
+                    "trial continues.",
+                ))
     _say(out, power_statement(r, lang))
+
+
+def look_table(needs: Mapping[str, Any], r: Mapping[str, Any], f: Numbers) -> Any:
+    """Each planned look: its information, boundary, what it needs for the required effect (SE of the primary
+    estimate, log-rank events) and the smallest estimate that crosses it with the given size."""
+    unit = f.words("dage på ydelse", "days on benefit") if _primary_key(r) == "benefit_days_saved" else \
+        f.words("dage", "days")
+    days = f.number(needs["days"], 2)
+    columns = [f.words("Analyse", "Look"), f.words("Måned", "Month"), f.words("Information", "Information"),
+               f.words("z-grænse", "z boundary"), f.words("Tosidet p", "Two-sided p"),
+               f.words(f"SE nødvendig ({days} {unit})", f"SE needed ({days} {unit})"),
+               f.words("Hændelser (log-rank)", "Events (log-rank)")]
+    given = needs.get("given")
+    if given:
+        columns.append(f.words(f"Mindste estimat, der krydser ({f.count(needs['n_per_arm'])} pr. arm)",
+                               f"Smallest estimate that crosses ({f.count(needs['n_per_arm'])} per arm)"))
+    table = _table(f.words("Planlagte analyser: hvad hver kræver (information i kalendermåneder)",
+                           "Planned looks: what each needs (information by calendar months)"), columns)
+    for i, look in enumerate(needs["required"]):
+        row = [str(look["look"]), str(look["month"]), f.number(look["information_fraction"], 2),
+               f.number(look["z_boundary"], 3), f.number(look["p_boundary_two_sided"], 4), f.number(look["se"], 2),
+               f.count(look["events"])]
+        if given:
+            row.append(f"{f.number(given[i]['smallest_crossing'], 1)} {unit}")
+        table.add_row(*row)
+    return table
 
 
 _ESTIMAND_NAMES = {

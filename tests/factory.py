@@ -83,3 +83,30 @@ def job_cohort(
             "registered_on": registered,
         }
     )
+
+
+def sequential_trial(folder: Path, seed: int, n: int = 900, speed_up: float = 1.25) -> dict[str, Path]:
+    """A trial randomised over six months (from 2025-01-06) as an allocation file and registry spells, for looks at
+    6 months (2025-07-06, look 1 of BC16's 2) and 12 months (2026-01-06, the final look).
+
+    Exponential spells (mean 60 days on control, `speed_up` times faster with the intervention), exits to a job,
+    education or other in 75:15:10; spells start up to 9 days before randomisation.
+    """
+    rng = np.random.default_rng(seed)
+    first = pd.Timestamp("2025-01-06")
+    randomised = first + pd.to_timedelta(rng.integers(0, 182, n), unit="D")
+    arm = np.where(rng.random(n) < 0.5, "treatment", "control")
+    sex = rng.choice(["K", "M"], n)
+    mean_days = np.where(arm == "treatment", 60 / speed_up, 60)
+    days = np.ceil(rng.exponential(mean_days)).astype(int) + 1
+    exits = rng.choice(["employment", "education", "other"], n, p=[0.75, 0.15, 0.10])
+    start = randomised - pd.to_timedelta(rng.integers(0, 10, n), unit="D")
+    ids = [f"p{i:04d}" for i in range(n)]
+    allocations = pd.DataFrame({"person_id": ids, "arm": arm, "stratum": sex, "sex": sex, "randomised_on": randomised})
+    spells = pd.DataFrame({
+        "person_id": ids, "start": start, "end": randomised + pd.to_timedelta(days, unit="D"), "exit": exits,
+    })  # fmt: skip
+    paths = {"allocations": folder / "allocations.csv", "spells": folder / "spells.csv"}
+    allocations.assign(randomised_on=allocations["randomised_on"].dt.date).to_csv(paths["allocations"], index=False)
+    spells.assign(start=spells["start"].dt.date, end=spells["end"].dt.date).to_csv(paths["spells"], index=False)
+    return paths

@@ -45,7 +45,7 @@ def test_nobody_has_a_spell(tmp_path: Path) -> None:
     spells.write_text("person_id,start,end,exit\nsomeone-else,2026-01-01,2026-02-01,employment\n", encoding="utf-8")
     result = _analyse(db, spells)
     assert result.exit_code == 2
-    assert "has an outcome; nothing to compare" in result.output and "Traceback" not in result.output
+    assert result.output == f"error: {spells}: 0 of 1 spells match a participant: wrong secret or wrong file?\n"
 
 
 def test_verify_on_a_file_that_is_not_a_ledger(tmp_path: Path) -> None:

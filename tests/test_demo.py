@@ -122,3 +122,22 @@ def test_only_the_treatment_arm_received_recommendations(demo: tuple[Path, str])
     refused = int(re.search(r"(\d+) refused", output).group(1))
     assert refused > 0
     assert shown["person_id"].nunique() + refused == len(meetings)
+
+
+def test_demo_says_what_its_look_decides_and_budgets_on_the_repeated_interval(demo: tuple[Path, str]) -> None:
+    """The six-month cut is look 1 of BC16's 2: the demo prints the look's decision, the repeated interval beside
+    the nominal one, and its savings rest on the repeated interval."""
+    out, output = demo
+    result = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    interim, primary = result["interim"], result["primary"]
+    assert (interim["look"], interim["of"]) == (1, 2)
+    flat = " ".join(output.split())
+    verdict = {"continue": "not crossed; the trial continues", "stop_for_benefit": "crossed for benefit",
+               "stop_for_harm": "crossed for harm"}[interim["decision"]]
+    assert (f"look 1/2: the primary test (benefit_days_saved_adjusted) has z = {interim['z']:.3f} against the "
+            f"boundary ±{interim['z_boundary']:.3f}: {verdict}") in flat
+    assert (f"[primary]: {primary['estimate']:.1f} (repeated 95% CI {primary['rci'][0]:.1f} to "
+            f"{primary['rci'][1]:.1f}; nominal 95% CI {primary['ci'][0]:.1f} to {primary['ci'][1]:.1f})") in flat
+    savings = json.loads((out / "savings.json").read_text(encoding="utf-8"))
+    assert savings["effect"]["ci"] == primary["rci"]
+    assert "repeated 95% interval at look 1 of 2" in savings["effect"]["note"]

@@ -10,7 +10,16 @@ import pytest
 from scipy.stats import norm
 
 from trial.errors import TrialError
-from trial.interim import boundaries, classical_obrien_fleming, look_for, months_between, spent_alpha
+from trial.interim import (
+    boundaries,
+    classical_obrien_fleming,
+    decide,
+    information_fraction,
+    look_for,
+    months_between,
+    repeated_interval,
+    spent_alpha,
+)
 from trial.protocol import load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,3 +114,52 @@ def test_no_planned_looks_means_one_final_analysis() -> None:
     single = BC16.model_copy(update={"analysis": BC16.analysis.model_copy(update={"looks_months": []})})
     r = look_for(single, date(2024, 1, 1), date(2024, 7, 1))
     assert r["final"] and r["z_boundary"] == pytest.approx(norm.isf(0.025))
+
+
+def test_two_looks_two_sided_and_an_events_based_fraction() -> None:
+    """BC16 (two-sided 0.05, looks at 6 and 12 months): 2.963 and 1.969 as gsDesign; with information by events the
+    first look's fraction is observed events / planned events and its boundary the spending function's there."""
+    start = date(2024, 1, 15)
+    assert round(look_for(BC16, start, date(2024, 7, 15))["z_boundary"], 3) == 2.963
+    assert round(look_for(BC16, start, date(2025, 1, 15))["z_boundary"], 3) == 1.969
+    by_events = BC16.model_copy(update={"analysis": BC16.analysis.model_copy(
+        update={"information": "events", "planned_events": 1000})})  # fmt: skip
+    fraction = information_fraction(by_events, events=412)
+    assert fraction == 0.412
+    look = look_for(by_events, start, date(2024, 7, 15), fraction=fraction)
+    assert look["information_fraction"] == 0.412
+    assert look["z_boundary"] == pytest.approx(norm.isf(spent_alpha(0.412, 0.025, "obrien-fleming")), abs=1e-9)
+    assert information_fraction(by_events, events=1300) == 1.0  # capped
+    # The final look spends what is left, whatever the events.
+    assert look_for(by_events, start, date(2025, 1, 15), fraction=0.8)["information_fraction"] == 1.0
+    # Calendar time: no fraction from the data.
+    assert information_fraction(BC16, events=412) is None
+
+
+def test_information_by_variance_is_planned_over_observed_variance() -> None:
+    by_variance = BC16.model_copy(update={"analysis": BC16.analysis.model_copy(
+        update={"information": "variance", "planned_final_se": 2.0})})  # fmt: skip
+    assert information_fraction(by_variance, se=4.0) == 0.25
+    assert information_fraction(by_variance, se=1.5) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("z", "sided", "final", "expected"),
+    [
+        (3.1, 2, False, (True, "stop_for_benefit")),
+        (-3.1, 2, False, (True, "stop_for_harm")),
+        (-3.1, 1, False, (False, "continue")),  # one-sided: no harm boundary
+        (2.1, 2, False, (False, "continue")),
+        (2.1, 2, True, (False, "final")),
+        (None, 2, False, (None, "continue")),
+    ],
+)
+def test_a_look_decides_on_z_against_its_boundary(z, sided: int, final: bool, expected: tuple) -> None:  # type: ignore[no-untyped-def]
+    assert decide(z, 2.963, sided, final) == expected
+
+
+def test_repeated_intervals_on_the_difference_and_the_log_scale() -> None:
+    assert repeated_interval(7.0, 3.0, 2.963) == pytest.approx((7.0 - 8.889, 7.0 + 8.889))
+    low, high = repeated_interval(1.2, 0.1, 2.963, log=True)
+    assert (np.log(low), np.log(high)) == pytest.approx((np.log(1.2) - 0.2963, np.log(1.2) + 0.2963))
+    assert repeated_interval(7.0, None, 2.963) is None and repeated_interval(7.0, 3.0, None) is None

@@ -41,6 +41,20 @@ def _people(rows: list[dict[str, str]]) -> pd.DataFrame:
     return frame
 
 
+def write_market(folder: Path, claimants: list[dict[str, str]], *, history: int, postings: int) -> None:
+    """cvs.csv, postings.csv and hires.csv of a simulated market: the claimants' CVs, and a history of `history`
+    people registered over the year before the trial, hired to `postings` postings from October 2023."""
+    rng = np.random.default_rng(11)
+    past = _people(claimant_rows(history, seed=4, as_of=date(2024, 9, 1), start=10_000))
+    # Spread the history's registrations over the year before the trial.
+    past["registered_on"] = [date(2023, 11, 1) + pd.Timedelta(days=int(d)) for d in rng.integers(0, 330, history)]
+    past["education_level"] = "LVU"
+    data = simulate_jobs(np.random.default_rng(5), _people(claimants), past, n_postings=postings,
+                         start=date(2023, 10, 1), end=date(2025, 3, 1))
+    for name in ("cvs", "postings", "hires"):
+        getattr(data, name).to_csv(folder / f"{name}.csv", index=False)
+
+
 def _run(*args: str) -> object:
     result = runner.invoke(app, [str(a) for a in args], env={"TRIAL_SECRET": SECRET})
     return result
@@ -55,16 +69,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert _run("init", "--protocol", PROTOCOL, "--db", tmp / "trial.db").exit_code == 0
     enrol = _run("enrol", tmp / "claimants.csv", "--db", tmp / "trial.db", "--as-of", ENROL_ON.isoformat())
     assert enrol.exit_code == 0, enrol.output
-    rng = np.random.default_rng(11)
-    history_rows = claimant_rows(1500, seed=4, as_of=date(2024, 9, 1), start=10_000)
-    history = _people(history_rows)
-    # Spread the history's registrations over the year before the trial.
-    history["registered_on"] = [date(2023, 11, 1) + pd.Timedelta(days=int(d)) for d in rng.integers(0, 330, 1500)]
-    history["education_level"] = "LVU"
-    data = simulate_jobs(np.random.default_rng(5), _people(claimants), history, n_postings=6000,
-                         start=date(2023, 10, 1), end=date(2025, 3, 1))
-    for name in ("cvs", "postings", "hires"):
-        getattr(data, name).to_csv(tmp / f"{name}.csv", index=False)
+    write_market(tmp, claimants, history=1500, postings=6000)
     model = _run("match", "train", "--cvs", tmp / "cvs.csv", "--postings", tmp / "postings.csv",
                  "--hires", tmp / "hires.csv", "--until", HOLD_OUT_AFTER, "--out", tmp / "model")
     assert model.exit_code == 0, model.output

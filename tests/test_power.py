@@ -277,6 +277,17 @@ def test_cli_power_bc16_writes_json_and_says_what_the_inflow_detects(tmp_path: P
     flat = " ".join(english.output.split())
     assert f"needs {one['benefit_days']['n_per_arm']:,} participants per arm" in flat
     assert "With 900 per arm (12 months of enrolment at 150 a month) the trial can detect" in flat
+    # Each planned look: what it needs for one day saved, and the smallest estimate that crosses it with 900 per arm.
+    needs = data["interim"]["looks"]
+    inflation = data["interim"]["inflation_factor"]
+    se_final = 1.0 / (design.z_sum * math.sqrt(inflation))
+    assert [look["se"] for look in needs["required"]] == pytest.approx([se_final / math.sqrt(0.5), se_final])
+    assert needs["required"][1]["events"] == pytest.approx(one["logrank"]["events"] * inflation, rel=1e-3)
+    null_se = math.sqrt(rmst_variance(curve, 1.0, "benefit_days") * (1 / 0.5 + 1 / 0.5) / 1800)
+    first = needs["given"][0]
+    assert first["smallest_crossing"] == pytest.approx(first["z_boundary"] * null_se / math.sqrt(0.5), rel=1e-3)
+    assert f"At the first look (6 months) the report can call the boundary crossed only if the estimate exceeds " \
+           f"{first['smallest_crossing']:.1f} days on benefit (|z| ≥ 2.963)" in flat
 
 
 def test_cli_power_history_and_per_arm(tmp_path: Path) -> None:

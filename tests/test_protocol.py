@@ -92,3 +92,23 @@ def test_missing_field_is_named(tmp_path: Path) -> None:
     bad.write_text("\n".join(lines), encoding="utf-8")
     result = check(bad)
     assert result.exit_code == 2 and "missing field 'version'" in result.output
+
+
+def test_check_prints_each_planned_look_and_what_it_needs(tmp_path: Path) -> None:
+    """Before enrolment a designer sees the boundaries and, with planned events or a planned final SE, the events
+    and the SE each look needs and the smallest estimate that crosses it."""
+    lines = check(BC16).output.splitlines()
+    assert "  primary:       benefit_days_saved_adjusted; each look decides on it, information by calendar" in lines
+    assert "  looks:         6 months: information 0.50, |z| ≥ 2.963 (two-sided p ≤ 0.0031)" in lines
+    assert "                 12 months: information 1.00, |z| ≥ 1.969 (two-sided p ≤ 0.0490)" in lines
+    assert "  registration:  not registered" in lines
+    text = BC16.read_text(encoding="utf-8").replace(
+        "adjust_for_strata = true", 'adjust_for_strata = true\ninformation = "events"\nplanned_events = 1500\n'
+        "planned_final_se = 2.0"
+    ).replace('owner = "', 'registration = "ISRCTN00000000"\nowner = "')
+    planned = tmp_path / "planned.toml"
+    planned.write_text(text, encoding="utf-8")
+    lines = check(planned).output.splitlines()
+    assert ("  looks:         6 months: information 0.50, |z| ≥ 2.963 (two-sided p ≤ 0.0031), needs 750 events, "
+            "SE 2.83: crosses if the estimate exceeds 8.38") in lines
+    assert "  registration:  ISRCTN00000000" in lines

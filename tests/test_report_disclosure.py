@@ -142,7 +142,7 @@ def test_an_arm_too_small_shows_no_estimate(tmp_path: Path) -> None:
     page = tmp_path / "small-arm.html"
     run("report", *source, "--out", str(page), "--lang", "en")
     soup = soup_of(page)
-    assert soup.select_one('[data-key="days_saved"]') is None
+    assert soup.select_one('[data-key="primary"]') is None and soup.select_one('[data-key="primary.lo"]') is None
     assert soup.select_one("#summary .card.primary .card-value").get_text().strip() == "–*"
     assert soup.select_one('[data-key="n.1"]').get_text().strip() == "<5"
     assert soup.select_one('[data-key="employment_rate.1"]').get_text().strip() == "–*"

@@ -11,6 +11,7 @@ from bs4 import BeautifulSoup
 from reports.render import render_html
 from tests.two_stage import small_protocol, synthetic_trial
 from trial.analysis import analyse
+from trial.evaluation import blind_order
 from trial.protocol import load_protocol
 from trial.results import ReportInputs
 
@@ -55,7 +56,8 @@ def test_the_section_shows_curves_the_four_estimands_and_one_sentence(inputs: Re
 
 
 def test_a_blinded_report_leaves_the_section_out(inputs: ReportInputs) -> None:
-    assert _section(render_html(inputs, lang="en", blind=True, blind_seed=1)) is None
+    blinded = inputs.model_copy(update={"blind_order": blind_order(inputs.protocol, b"a blind seed")})
+    assert _section(render_html(blinded, lang="en", blind=True)) is None
 
 
 def test_a_report_of_an_individual_design_has_no_displacement_section(inputs: ReportInputs) -> None:

@@ -46,7 +46,7 @@ def test_rossi_reference_figures(rossi: dict) -> None:
     """Independent figures (tests/data/README.md): RMST difference 2.042 weeks; log-rank chi2 3.838."""
     soup = soup_of(rossi["html"]["en"])
     # Days saved = RMST(control) - RMST(treatment) = -(46.875 - 44.833) weeks x 7: aid delays the event.
-    assert figure(soup, "days_saved", "en") == pytest.approx(-2.042 * 7, abs=0.06)
+    assert figure(soup, "primary", "en") == pytest.approx(-2.042 * 7, abs=0.06)
     row = soup.select_one('tr[data-effect="logrank"]').get_text()
     assert "3.84" in row
 
@@ -57,19 +57,24 @@ def test_danish_by_default_english_on_request(rossi: dict) -> None:
     assert da.select_one("#summary h2").get_text() == "1. Resumé for beslutningstagere"
     assert en.select_one("#summary h2").get_text() == "1. Summary for decision makers"
     # Danish numbers: decimal comma and the minus sign.
-    assert re.fullmatch(r"−\d+,\d", shown(da, "days_saved"))
-    assert re.fullmatch(r"−\d+\.\d", shown(en, "days_saved"))
+    assert re.fullmatch(r"−\d+,\d", shown(da, "primary"))
+    assert re.fullmatch(r"−\d+\.\d", shown(en, "primary"))
     assert "Økonomisk støtte" in da.get_text() and "Financial support" in en.get_text()
 
 
-def test_uncertainty_sentence_says_what_the_trial_cannot_tell(rossi: dict) -> None:
-    """The interval includes zero, so the plain sentence names the saving the trial cannot tell from none."""
+def test_uncertainty_sentence_says_what_the_interval_is_and_what_the_trial_cannot_tell(rossi: dict) -> None:
+    """A single planned analysis: the interval of record is the ordinary one, said for what it is (not as a
+    probability), and as it includes zero, the sentence names the saving the trial cannot tell from none."""
     analysis = rossi["analysis"]
+    assert analysis["interim"]["planned_months"] == [] and analysis["interim"]["decision"] == "final"
     lo, hi = analysis["effects"]["days_saved"]["ci"]
+    assert analysis["effects"]["days_saved"]["rci"] == [lo, hi]
     assert lo < 0 < hi
-    sentence = shown(soup_of(rossi["html"]["en"]), "uncertainty")
-    assert sentence.startswith(f"The trial cannot tell a saving of {hi:.1f} days from no saving")
-    assert f"{-lo:.1f} days more" in sentence
+    sentence = " ".join(shown(soup_of(rossi["html"]["en"]), "uncertainty").split()).replace("−", "-")
+    assert sentence.startswith(f"The 95% confidence interval runs from {lo:.1f} to {hi:.1f} days: the effects")
+    assert f"The trial cannot tell a saving of {hi:.1f} days from no saving (or from {-lo:.1f} days more)." in sentence
+    danish = soup_of(rossi["html"]["da"]).get_text()
+    assert "sikkerhed" not in danish and "certainty" not in soup_of(rossi["html"]["en"]).get_text()
 
 
 def test_one_self_contained_file(rossi: dict) -> None:
@@ -89,10 +94,15 @@ def test_one_self_contained_file(rossi: dict) -> None:
 
 
 def test_sections_in_the_issue_order(rossi: dict) -> None:
-    """Rossi's protocol has no finance section and no recommendation log: those two sections are left out."""
+    """Rossi's protocol has no finance section and no recommendation log: those two sections are left out, and the
+    sections shown are numbered in order."""
     soup = soup_of(rossi["html"]["en"])
     sections = [s["id"] for s in soup.select("main > section")]
-    assert sections == ["summary", "consort", "baseline", "km", "outcomes", "cif", "subgroups", "ph", "methods"]
+    assert sections == [
+        "summary", "consort", "baseline", "follow-up", "km", "outcomes", "cif", "subgroups", "ph", "quality", "methods"
+    ]
+    numbers = [h.get_text().split(".")[0] for h in soup.select("main > section > h2")]
+    assert numbers == [str(i) for i in range(1, len(sections) + 1)]
 
 
 def test_subgroup_figures_equal_the_analysis(rossi: dict) -> None:

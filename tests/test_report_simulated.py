@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from reports.blinding import arm_order
 from reports.render import render_html
 from tests.test_report_support import (
     analyse_json,
@@ -72,12 +71,21 @@ def test_consort_counts_people_not_rows(trial: dict) -> None:
 
 
 def test_savings_box_uses_the_finance_model(trial: dict) -> None:
+    """Kroner of the primary effect for the trial's population, with the interval of record, and the seed's groups
+    as scenarios without one."""
     soup = soup_of(trial["html"]["da"])
-    days = trial["analysis"]["effects"]["days_saved"]
-    expected = savings(trial["protocol"], days["estimate"], tuple(days["ci"])).target_groups[0].per_year
-    expected = expected.model_dump(mode="json")
-    assert figure(soup, "savings.0", "da") == pytest.approx(expected["estimate"], abs=0.5)
-    rows = soup.select("#savings tbody tr")
+    primary = trial["analysis"]["primary"]
+    eligible = trial["inputs"].savings.trial_population
+    assert eligible.persons_source == "ledger"
+    record = tuple(primary["rci"]) if trial["analysis"]["interim"]["planned_months"] else tuple(primary["ci"])
+    from trial.savings import EligiblePerYear
+
+    expected = savings(trial["protocol"], primary["estimate"], record,
+                       eligible=EligiblePerYear(eligible.persons_per_year, "ledger"))
+    assert figure(soup, "savings.trial", "da") == pytest.approx(expected.trial_population.per_year.estimate, abs=0.5)
+    for i, group in enumerate(expected.target_groups):
+        assert figure(soup, f"savings.group.{i}", "da") == pytest.approx(group.per_year.estimate, abs=0.5)
+    rows = soup.select("#savings table.scenarios tbody tr")
     assert len(rows) == len(trial["protocol"].finance.target_groups)
 
 
@@ -120,16 +128,17 @@ def test_blind_report_names_no_arm(trial: dict, which: str) -> None:
     assert soup.select_one("#use") is None and soup.select_one("#savings") is None
 
 
-def _seed_for(protocol, first: str) -> int:  # type: ignore[no-untyped-def]
-    return next(s for s in range(100) if arm_order(protocol, True, s)[0] == first)
+def _as(inputs, first: str):  # type: ignore[no-untyped-def]
+    """The report's inputs with `first` as arm A."""
+    other = "control" if first == "treatment" else "treatment"
+    return inputs.model_copy(update={"blind_order": (first, other)})
 
 
 def test_blind_reports_look_the_same_whichever_arm_is_a(trial: dict) -> None:
     """Rendered with A = treatment and with A = control, the two reports differ only in their numbers."""
-    protocol = trial["protocol"]
     pages = {}
     for first in ("treatment", "control"):
-        html = render_html(trial["inputs"], lang="en", blind=True, blind_seed=_seed_for(protocol, first))
+        html = render_html(_as(trial["inputs"], first), lang="en", blind=True)
         # Figures: the same legend in both; their axes follow the data, so the rest is compared without them.
         legend = [t.get_text() for t in BeautifulSoup(html, "html.parser").select('figure[data-figure="km"] text')]
         assert "Group A" in legend and "Group B" in legend
@@ -142,19 +151,42 @@ def test_blind_reports_look_the_same_whichever_arm_is_a(trial: dict) -> None:
 
 def test_blind_sign_convention_follows_the_letters(trial: dict, tmp_path: Path) -> None:
     """Blinded, effects read "A minus B" (days) and "B relative to A" (HR), whichever arm A is."""
-    protocol, effects = trial["protocol"], trial["analysis"]["effects"]
-    days, hr = effects["days_saved"], effects["hazard_ratio"]
+    effects = trial["analysis"]["effects"]
+    days, hr = trial["analysis"]["primary"], effects["hazard_ratio"]
     arms = trial["analysis"]["arms"]
     for first in ("treatment", "control"):
         soup = BeautifulSoup(
-            render_html(trial["inputs"], lang="en", blind=True, blind_seed=_seed_for(protocol, first)), "html.parser"
+            render_html(_as(trial["inputs"], first), lang="en", blind=True), "html.parser"
         )
         a, b = (first, "control" if first == "treatment" else "treatment")
-        shown_days = figure(soup, "days_saved", "en")
-        # A minus B of the restricted mean time unemployed.
-        assert shown_days == pytest.approx(arms[a]["rmst_days"] - arms[b]["rmst_days"], abs=0.06)
+        shown_days = figure(soup, "primary", "en")
         sign = 1 if a == "control" else -1
         assert shown_days == pytest.approx(sign * days["estimate"], abs=0.06)
+        # A minus B of the restricted mean days on benefit (the unadjusted table row).
+        on_benefit = arms[a]["benefit_days"]["estimate"] - arms[b]["benefit_days"]["estimate"]
+        assert figure(soup, "effect.benefit_days_saved", "en") == pytest.approx(on_benefit, abs=0.06)
+        # The repeated interval turns with the estimate.
+        low, high = (figure(soup, f"primary.{end}", "en") for end in ("lo", "hi"))
+        rci = [sign * x for x in days["rci"]]
+        assert (low, high) == pytest.approx((min(rci), max(rci)), abs=0.06)
         expected_hr = hr["estimate"] if a == "control" else 1 / hr["estimate"]
         assert figure(soup, "hazard_ratio", "en") == pytest.approx(expected_hr, abs=0.006)
         assert figure(soup, "employment_rate.1", "en") == pytest.approx(100 * arms[a]["employment_rate"], abs=0.06)
+
+
+def test_blinded_reports_of_a_ledger_agree_on_which_arm_is_a(trial: dict) -> None:
+    """Two runs (Danish, English) of `trial report --blind` on one ledger call the same arm A: the one the ledger's
+    first enrolled pseudonym decides, never printed in the report."""
+    from trial.evaluation import blind_order
+
+    analysis = trial["analysis"]
+    with Ledger.open(trial["html"]["da"].parent / "trial.db") as ledger:
+        first = str(ledger.allocations()["person_id"].iloc[0])
+    a, _ = blind_order(trial["protocol"], first.encode())
+    assert trial["inputs"].blind_order[0] == a
+    for which, lang in (("blind", "da"), ("blind_en", "en")):
+        soup = soup_of(trial["html"][which])
+        assert figure(soup, "n.1", lang) == analysis["arms"][a]["n"]
+        assert figure(soup, "employment_rate.1", lang) == pytest.approx(100 * analysis["arms"][a]["employment_rate"],
+                                                                        abs=0.06)
+        assert first not in trial["html"][which].read_text(encoding="utf-8")

@@ -121,14 +121,20 @@ def check_headline_figures(soup: BeautifulSoup, analysis: dict[str, Any], order:
         assert close(got, value * scale, digits), f"{key}: report {got}, analysis {value * scale}"
         checked += 1
 
-    same("days_saved", effects["days_saved"]["estimate"], 1)
-    same("days_saved.lo", effects["days_saved"]["ci"][0], 1)
-    same("days_saved.hi", effects["days_saved"]["ci"][1], 1)
-    same("hazard_ratio", effects["hazard_ratio"]["estimate"], 2)
-    same("hazard_ratio.lo", effects["hazard_ratio"]["ci"][0], 2)
-    same("hazard_ratio.hi", effects["hazard_ratio"]["ci"][1], 2)
-    if effects["hazard_ratio"]["p"] >= 0.001:
-        same("hazard_ratio.p", effects["hazard_ratio"]["p"], 3)
+    # The headline is the primary effect with its interval of record: the repeated interval at a planned look.
+    primary = analysis["primary"]
+    interim = analysis["interim"]
+    record = primary["rci"] if interim is not None else primary["ci"]
+    same("primary", primary["estimate"], 1)
+    if record is not None:
+        same("primary.lo", record[0], 1)
+        same("primary.hi", record[1], 1)
+    same(f"effect.{primary['name']}", primary["estimate"], 1)
+    hr = effects["hazard_ratio"]
+    hr_record = hr["ci"] if interim is None or interim["look"] == 0 or not interim["planned_months"] else hr["rci"]
+    same("hazard_ratio", hr["estimate"], 2)
+    same("hazard_ratio.lo", hr_record[0], 2)
+    same("hazard_ratio.hi", hr_record[1], 2)
     if effects["logrank"]["p"] >= 0.001:
         same("effect.logrank.p", effects["logrank"]["p"], 3)
     if effects["ph_test"]["p"] >= 0.001:
@@ -146,6 +152,10 @@ def check_headline_figures(soup: BeautifulSoup, analysis: dict[str, Any], order:
         if node["median_days"] is not None:
             same(f"median.{slot}", node["median_days"], 0)
         same(f"consort.analysed.{slot}", node["n"], 0)
+        if node.get("benefit_days") is not None:
+            same(f"benefit_days.{slot}", node["benefit_days"]["estimate"], 1)
+            same(f"n_benefit.{slot}", analysis["counts"]["analysed_benefit"][arm], 0)
+            same(f"consort.analysed_benefit.{slot}", analysis["counts"]["analysed_benefit"][arm], 0)
         same(f"consort.allocated.{slot}", analysis["counts"]["allocated"][arm], 0)
     # Numbers at risk: the table under the KM figure, row by row.
     rows = soup.select("table.at-risk tbody tr")

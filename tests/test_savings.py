@@ -158,7 +158,7 @@ def test_cli_multiplies_the_protocols_primary_estimand(tmp_path: Path) -> None:
     written = json.loads(out.read_text(encoding="utf-8"))
     assert written["effect"] == {"name": "benefit_days_saved_adjusted", "estimate": 6.8, "ci": [0.9, 12.7],
                                  "source": "analysis", "unit": "calendar days on benefit per person randomised",
-                                 "note": ""}  # fmt: skip
+                                 "note": "the analysis predates repeated intervals: the interval is the nominal one"}
     population = written["trial_population"]
     assert population["rounded_to"] == 1_000_000  # half-width 5.9 days × 2.484.000 kr. ≈ 14.7 mio. kr.
     assert population["per_year"]["estimate"] == 17_000_000  # 6.8 × 2.484.000 = 16.891.200

@@ -21,7 +21,7 @@ from scipy import stats
 from trial.cox import cox_fit, design_matrix, level_hazard_ratios, ph_test
 from trial.errors import InputError, ParameterError
 from trial.exposure_analysis import RECEIPT, Display, by_consultant, caps_in_force, consultants, displayed, log_exposure
-from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes
+from trial.outcomes import COMPETING, EVENT, OutcomeRules, OutcomeTable, build_outcomes, shorten
 from trial.results import (
     CACE_ASSUMPTIONS,
     NO_INTERVAL,
@@ -42,6 +42,7 @@ from trial.results import (
     Effect,
     Effects,
     ExposureAnalysis,
+    FollowUpArm,
     HazardRatio,
     IncidenceCurve,
     InputStamp,
@@ -51,6 +52,9 @@ from trial.results import (
     PrimaryEffect,
     ProtocolRef,
     ReceiptArm,
+    Spillover,
+    SpilloverEffect,
+    SpilloverEffects,
     Subgroup,
     Test,
     WindowArmDays,
@@ -83,6 +87,7 @@ STEPS = (
     "subgroups",
     "receipt",
     "exposure",
+    "decision",
 )
 
 
@@ -457,6 +462,17 @@ def primary(effects: Effects, protocol: Any) -> tuple[PrimaryEffect | None, list
     ), notes
 
 
+# What lifelines and statsmodels raise when a model cannot be fitted to the data (no events, separation, singular).
+_UNFIT = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+NO_PH_TEST = PHTest(statistic=None, p=None, transform="km", per_covariate={})
+
+
+def without_events(frame: pd.DataFrame, setting: Setting) -> list[str]:
+    """The arms in which nobody's event exit is observed (no exit to a job: time to a job cannot be compared)."""
+    events = frame.groupby("arm")["event"].sum()
+    return [arm for arm in (setting.control, setting.treatment) if events.get(arm, 0) == 0]
+
+
 def two_stage_effects(
     effects: Effects, benefit: pd.DataFrame, frame: pd.DataFrame, setting: Setting, replicates: int, seed: int
 ) -> tuple[Effects, PrimaryEffect | None, list[str]]:
@@ -483,14 +499,33 @@ def two_stage_effects(
 def hazard_ratios(
     frame: pd.DataFrame, covariates: list[str], setting: Setting
 ) -> tuple[HazardRatio, HazardRatio, PHTest, list[str]]:
-    """Step: the unadjusted and covariate-adjusted Cox hazard ratios and their proportional-hazards tests."""
-    model, hazard = cox_fit(frame, None, setting.alpha)
+    """Step: the unadjusted and covariate-adjusted Cox hazard ratios and their proportional-hazards tests.
+
+    An arm without events, or a model lifelines cannot fit, leaves the ratio empty with a note saying why.
+    """
+    empty = HazardRatio(estimate=None, n=len(frame), events=int(frame["event"].sum()))
+    missing = without_events(frame, setting)
+    if missing:
+        exits = " or ".join(setting.rules.event_exits)
+        note = (f"no exit to {exits} is observed in arm '{missing[0]}': the hazard ratios and the "
+                "proportional-hazards test cannot be estimated")
+        return empty, empty.model_copy(update={"covariates": []}), NO_PH_TEST, [note]
+    try:
+        model, hazard = cox_fit(frame, None, setting.alpha)
+        check = ph_test(model, frame, None)
+    except _UNFIT as exc:
+        note = f"the Cox model cannot be fitted ({type(exc).__name__}): no hazard ratio or proportional-hazards test"
+        return empty, empty.model_copy(update={"covariates": []}), NO_PH_TEST, [note]
     design, notes = design_matrix(frame, covariates)
-    check = ph_test(model, frame, None)
     if not design.shape[1]:
         return hazard, hazard.model_copy(update={"covariates": []}), check, notes
-    adjusted_model, adjusted = cox_fit(frame, design, setting.alpha)
-    return hazard, adjusted, check.model_copy(update={"adjusted": ph_test(adjusted_model, frame, design)}), notes
+    try:
+        adjusted_model, adjusted = cox_fit(frame, design, setting.alpha)
+        adjusted_check = ph_test(adjusted_model, frame, design)
+    except _UNFIT as exc:
+        note = f"the adjusted Cox model cannot be fitted ({type(exc).__name__}); only the unadjusted ratio is reported"
+        return hazard, empty.model_copy(update={"covariates": list(design.columns)}), check, [*notes, note]
+    return hazard, adjusted, check.model_copy(update={"adjusted": adjusted_check}), notes
 
 
 def logrank_tests(frame: pd.DataFrame) -> tuple[Test, Test | None, list[str]]:
@@ -498,11 +533,18 @@ def logrank_tests(frame: pd.DataFrame) -> tuple[Test, Test | None, list[str]]:
     from statsmodels.duration.survfunc import survdiff
 
     args = (frame["time"].to_numpy(float), frame["event"].to_numpy(), frame["treated"].to_numpy())
-    statistic, p = survdiff(*args)
-    plain = Test(statistic=statistic, df=1, p=p)
+    empty = Test(statistic=None, df=1, p=None)
+    try:
+        statistic, p = survdiff(*args)
+        plain = Test(statistic=statistic, df=1, p=p)
+    except _UNFIT:
+        return empty, None, ["no events to compare: the log-rank tests cannot be computed"]
     if "stratum" not in frame.columns:
         return plain, None, ["allocations have no 'stratum' column; the stratified log-rank test is left out"]
-    statistic, p = survdiff(*args, strata=pd.factorize(frame["stratum"])[0])
+    try:
+        statistic, p = survdiff(*args, strata=pd.factorize(frame["stratum"])[0])
+    except _UNFIT:
+        return plain, empty, ["a randomisation stratum without events: the stratified log-rank test cannot be computed"]
     return plain, Test(statistic=statistic, df=1, p=p), []
 
 
@@ -519,6 +561,7 @@ def rate_effects(arms: dict[str, ArmSummary], setting: Setting) -> tuple[Effect,
             estimate=math.exp(log_ratio),
             ci=(math.exp(log_ratio - z * log_se), math.exp(log_ratio + z * log_se)),
             p=_p_normal(log_ratio / log_se) if log_se > 0 else None,
+            se=log_se,
         )
     else:
         ratio = Effect(estimate=None)
@@ -528,12 +571,24 @@ def rate_effects(arms: dict[str, ArmSummary], setting: Setting) -> tuple[Effect,
     return difference, ratio, share
 
 
+def homogeneity(estimates: list[float], ses: list[float]) -> Test:
+    """Cochran's Q (statsmodels): are the estimates of the levels equal? k − 1 degrees of freedom; empty below two."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    if len(estimates) < 2:
+        return Test(statistic=None, df=0, p=None)
+    q = combine_effects(np.asarray(estimates, dtype=float), np.asarray(ses, dtype=float) ** 2).test_homogeneity()
+    return Test(statistic=float(q.statistic), df=int(q.df), p=q.pvalue)
+
+
 def subgroups(
     frame: pd.DataFrame, variables: list[str], setting: Setting
-) -> tuple[list[Subgroup], dict[str, Test], list[str]]:
-    """Step: effects within each level of each subgroup variable (hazard ratio, days saved), interaction tests."""
+) -> tuple[list[Subgroup], dict[str, Test], dict[str, Test], list[str]]:
+    """Step: effects within each level of each subgroup variable (hazard ratio, days saved) and the interaction
+    tests of each (are the levels' hazard ratios equal; are their days saved equal). Exploratory by design."""
     rows: list[Subgroup] = []
     interaction: dict[str, Test] = {}
+    interaction_days: dict[str, Test] = {}
     notes: list[str] = []
     base = frame[["time", "event", "treated"]]
     event = frame["event"].to_numpy()
@@ -554,7 +609,15 @@ def subgroups(
             [np.bincount(codes[m], weights=event[m], minlength=len(names)) for m in (in_control, in_treated)], 1
         )
         usable = [i for i in range(len(names)) if counts[i].min() > 0 and events[i].min() > 0]
-        ratios, interaction[variable] = level_hazard_ratios(base, codes, usable, names, setting.alpha)
+        notes += [f"subgroup '{variable}' = '{names[i]}': no exit to a job in an arm; its hazard ratio cannot be "
+                  "estimated" for i in range(len(names)) if counts[i].min() > 0 and events[i].min() == 0]
+        try:
+            ratios, interaction[variable] = level_hazard_ratios(base, codes, usable, names, setting.alpha)
+        except _UNFIT as exc:
+            notes.append(f"subgroup '{variable}': a level's Cox model cannot be fitted ({type(exc).__name__}); "
+                         "its hazard ratios are left out")
+            ratios, interaction[variable] = {}, Test(statistic=None, df=0, p=None)
+        level_days: list[Effect] = []
         for i, level in enumerate(names):
             part = codes == i
             days = (
@@ -562,6 +625,7 @@ def subgroups(
                 if counts[i].min() > 0
                 else Effect(estimate=None)
             )
+            level_days.append(days)
             rows.append(
                 Subgroup(
                     variable=variable,
@@ -571,7 +635,9 @@ def subgroups(
                     days_saved=days,
                 )
             )
-    return rows, interaction, notes
+        estimable = [d for d in level_days if d.estimate is not None and d.se]
+        interaction_days[variable] = homogeneity([d.estimate for d in estimable], [d.se for d in estimable])
+    return rows, interaction, interaction_days, notes
 
 
 _TRUE = {"1", "true", "ja", "yes", "j", "y", "sand", "1.0"}
@@ -611,7 +677,9 @@ def binary_outcome(
         k1, n1, k0, n0 = treated.yes, treated.n, control.yes, control.n
         low, high = confint_proportions_2indep(k1, n1, k0, n0, compare="diff", method="newcomb", alpha=setting.alpha)
         test = test_proportions_2indep(k1, n1, k0, n0, compare="diff", method="wald")
-        difference = Effect(estimate=k1 / n1 - k0 / n0, ci=(low, high), p=test.pvalue)
+        p1, p0 = k1 / n1, k0 / n0
+        se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+        difference = Effect(estimate=p1 - p0, ci=(low, high), p=test.pvalue, se=se)
     missing = int((~(truthy | falsy)).sum())
     return BinaryOutcome(name=spec.name, column=column, arms=per_arm, missing=missing, difference=difference)
 
@@ -776,14 +844,233 @@ def counts(
     )
 
 
-def interim_look(protocol: Any, allocations: pd.DataFrame, as_of: pd.Timestamp) -> Interim | None:
-    """Step: which planned look this data cut is and the efficacy boundary that applies (Lan-DeMets spending)."""
-    from trial.interim import look_for
+# --- what this look decides (issue 14) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrimaryTest:
+    """The statistic a look decides on: its name, z (benefit positive) and the SE the information is measured by."""
+
+    name: str | None
+    z: float | None
+    se: float | None
+
+
+def primary_test(effects: Effects, headline: PrimaryEffect | None, protocol: Any) -> PrimaryTest:
+    """The protocol's primary test: the primary estimand's z = estimate / SE (days saved and differences: benefit
+    positive), the Cox z = log HR / SE (a faster job: HR > 1), or the log-rank z = ±√χ² signed like the log HR."""
+    kind = protocol.analysis.primary_test
+    if kind == "primary_estimand":
+        if headline is None or headline.estimate is None or not headline.se:
+            return PrimaryTest(None if headline is None else headline.name, None, None)
+        statistic = headline.estimate / headline.se
+        direct = effects.spillover.direct if effects.spillover is not None else None
+        if headline.name == "spillover.direct" and direct is not None and direct.df:
+            # A two-stage design's direct effect is a t on the clusters' degrees of freedom; the look compares the
+            # normal z with the same two-sided p against its boundary, so few clusters do not cross too easily.
+            same_p = stats.norm.isf(stats.t.sf(abs(statistic), direct.df))
+            statistic = math.copysign(float(same_p), statistic)
+        return PrimaryTest(headline.name, statistic, headline.se)
+    hazard = effects.hazard_ratio
+    se = hazard.se if hazard.se else None
+    if kind == "hazard_ratio":
+        return PrimaryTest("hazard_ratio", hazard.coef / se if hazard.coef is not None and se else None, se)
+    direction = hazard.coef if hazard.coef is not None else effects.days_saved.estimate
+    statistic = effects.logrank.statistic
+    if statistic is None or direction is None:
+        return PrimaryTest("logrank", None, se)
+    return PrimaryTest("logrank", math.copysign(math.sqrt(statistic), direction), se)
+
+
+def primary_events(protocol: Any, frame: pd.DataFrame, benefit: pd.DataFrame, binary: BinaryOutcome | None) -> int:
+    """Observed events of the primary test: exits to a job (time to the event, log-rank, Cox), index spells ended
+    by the horizon (days on benefit), or people with the binary outcome recorded."""
+    if protocol.analysis.primary_test != "primary_estimand" or protocol.outcomes.primary == "time_to_event":
+        return int(frame["event"].sum())
+    if protocol.outcomes.primary == "binary":
+        return 0 if binary is None else sum(arm.n for arm in binary.arms.values())
+    return int((benefit["has_index_spell"] & benefit["benefit_ended"].astype(bool)).sum())
+
+
+_RATIOS = frozenset({"hazard_ratio", "hazard_ratio_adjusted", "employment_rate_ratio"})
+
+
+def with_repeated_intervals(effects: Effects, z_boundary: float | None, planned: bool) -> Effects:
+    """Every effect with a standard error gets its repeated interval at the look's boundary (log scale for ratios);
+    with no planned looks it is the ordinary interval; before the first look there is none."""
+    from trial.interim import repeated_interval
+
+    def turn(effect: Any, ratio: bool = False) -> Any:
+        if effect is None:
+            return None
+        if not planned:
+            both = effect.ci[0] is not None and effect.ci[1] is not None
+            return effect.model_copy(update={"rci": effect.ci if both else None})
+        return effect.model_copy(update={"rci": repeated_interval(effect.estimate, effect.se, z_boundary, log=ratio)})
+
+    update: dict[str, Any] = {}
+    for name in Effects.model_fields:
+        value = getattr(effects, name)
+        if isinstance(value, Effect) and not isinstance(value, Cace):
+            update[name] = turn(value, name in _RATIOS)
+        elif isinstance(value, dict) and value and all(isinstance(v, Effect) for v in value.values()):
+            update[name] = {key: turn(v) for key, v in value.items()}
+    if effects.binary is not None and effects.binary.difference is not None:
+        update["binary"] = effects.binary.model_copy(update={"difference": turn(effects.binary.difference)})
+    if effects.spillover is not None:
+        update["spillover"] = spillover_repeated(effects.spillover, z_boundary, planned)
+    return effects.model_copy(update=update)
+
+
+def spillover_repeated(found: Spillover, z_boundary: float | None, planned: bool) -> Spillover:
+    """The four pooled spillover estimands' repeated intervals: their t interval on the clusters' degrees of freedom
+    at the boundary's nominal level (estimate ± t × SE, the t with the boundary's tail), the ordinary interval
+    with no planned looks; the estimates by saturation are exploratory and keep their nominal intervals."""
+    from trial.interim import repeated_interval
+
+    def turn(effect: SpilloverEffect | None) -> SpilloverEffect | None:
+        if effect is None:
+            return None
+        if not planned:
+            both = effect.ci[0] is not None and effect.ci[1] is not None
+            return effect.model_copy(update={"rci": effect.ci if both else None})
+        critical = z_boundary
+        if z_boundary is not None and effect.df:
+            critical = float(stats.t.isf(stats.norm.sf(z_boundary), effect.df))
+        return effect.model_copy(update={"rci": repeated_interval(effect.estimate, effect.se, critical)})
+
+    return found.model_copy(update={name: turn(getattr(found, name)) for name in SpilloverEffects.model_fields})
+
+
+def interim_decision(
+    protocol: Any,
+    allocations: pd.DataFrame,
+    as_of: pd.Timestamp,
+    effects: Effects,
+    headline: PrimaryEffect | None,
+    events: int,
+) -> tuple[Interim | None, Effects, PrimaryEffect | None, list[str]]:
+    """Step: which planned look this data cut is, its boundary (Lan-DeMets), whether the primary test crossed it and
+    what the look decides; every effect's repeated interval at that boundary."""
+    from trial.interim import decide, information_fraction, look_for
 
     first = pd.to_datetime(allocations["randomised_on"]).min()
     if pd.isna(first):
-        return None
-    return Interim.model_validate(look_for(protocol, first.date(), as_of.date()))
+        return None, effects, headline, []
+    a = protocol.analysis
+    test = primary_test(effects, headline, protocol)
+    fraction = information_fraction(protocol, events=events, se=test.se)
+    look = look_for(protocol, first.date(), as_of.date(), fraction=fraction)
+    crossed, decision = decide(test.z, look["z_boundary"], a.sided, look["final"])
+    interim = Interim.model_validate(
+        look | {"information": a.information, "events": events, "planned_events": a.planned_events,
+                "planned_final_se": a.planned_final_se, "test": test.name, "z": test.z, "crossed": crossed,
+                "decision": decision}
+    )  # fmt: skip
+    effects = with_repeated_intervals(effects, interim.z_boundary, planned=bool(a.looks_months))
+    if headline is not None:
+        found = effects.binary.difference if headline.name == "binary.difference" and effects.binary else None
+        if headline.name == "spillover.direct":
+            found = effects.spillover.direct if effects.spillover is not None else None
+        found = found or getattr(effects, headline.name, None)
+        headline = headline.model_copy(update={"rci": None if found is None else found.rci})
+    return interim, effects, headline, decision_notes(interim, fraction)
+
+
+def decision_notes(interim: Interim, fraction: float | None) -> list[str]:
+    """What the look decided, in one sentence, and how its information was measured when not by calendar time."""
+    notes = []
+    if interim.information != "calendar":
+        measured = (f"{interim.events:,} of {interim.planned_events:,} planned events"
+                    if interim.information == "events" else "the primary estimate's variance against the planned")
+        if fraction is None:
+            notes.append(f"information by {interim.information} could not be measured; calendar time is used")
+        else:
+            notes.append(f"information fraction {fraction:.3f} by {interim.information}: {measured}")
+    if interim.look == 0:
+        notes.append("the data cut lies before the first planned look: no formal test; the trial continues")
+    elif interim.z is None:
+        notes.append(f"the primary test ({interim.test}) cannot be computed at this data cut: no decision")
+    else:
+        where = f"look {interim.look}/{interim.of}" if interim.of > 1 or not interim.final else "the analysis"
+        verdict = {"continue": "not crossed; the trial continues", "stop_for_benefit": "crossed for benefit",
+                   "stop_for_harm": "crossed for harm",
+                   "final": "crossed at the final analysis" if interim.crossed else "not crossed at the final analysis"}
+        notes.append(f"{where}: the primary test ({interim.test}) has z = {interim.z:.3f} against the boundary "
+                     f"±{interim.z_boundary:.3f}: {verdict[interim.decision or 'continue']}")
+    return notes
+
+
+# --- follow-up and exits (issue 14) -------------------------------------------------------------------------------
+
+
+def follow_up(
+    benefit: pd.DataFrame, setting: Setting, minimum: float
+) -> tuple[dict[str, FollowUpArm], bool, list[str]]:
+    """Step: per arm, days from randomisation to the data cut (quartiles), who is followed to the horizon and who is
+    still at risk there; the horizon is not supported where fewer than `minimum` of an arm are followed to it."""
+    horizon = setting.horizon
+    out: dict[str, FollowUpArm] = {}
+    notes: list[str] = []
+    for arm in (setting.control, setting.treatment):
+        group = benefit[benefit["arm"] == arm]
+        days = group["observed_days"].to_numpy(float) - 1
+        quartiles = np.quantile(days, [0, 0.25, 0.5, 0.75, 1]) if len(days) else [None] * 5
+        followed = int((days >= horizon).sum())
+        at_risk = int(((group["benefit_time"] >= horizon) & (group["benefit_ended"] == 0)).sum())
+        share = followed / len(group) if len(group) else None
+        out[arm] = FollowUpArm(
+            n=len(group), min_days=quartiles[0], quartile_1_days=quartiles[1], median_days=quartiles[2],
+            quartile_3_days=quartiles[3], max_days=quartiles[4], followed_to_horizon=followed,
+            share_followed_to_horizon=share, at_risk_at_horizon=at_risk,
+        )  # fmt: skip
+        if share is not None and share < minimum:
+            notes.append(
+                f"only {followed} of {len(group)} in arm '{arm}' ({share:.1%}) are followed to the horizon "
+                f"({horizon} days), fewer than the protocol's minimum ({minimum:.0%}): estimates to day {horizon} "
+                "rest on the few followed longest"
+            )
+    supported = all(f.share_followed_to_horizon is not None and f.share_followed_to_horizon >= minimum
+                    for f in out.values())
+    return out, supported, notes
+
+
+def exit_notes(table: OutcomeTable) -> list[str]:
+    """What the spells' exit codes leave out: no exit codes at all, or codes that are none of the analysis' exits."""
+    if not table.exit_column:
+        return ["the spells carry no known exit codes: days on benefit count every end of the index spell, but time "
+                "to a job and the exits cannot be told apart"]
+    if not table.unknown_exit_codes:
+        return []
+    listed = ", ".join(f"'{shorten(code)}' ({n:,})" for code, n in list(table.unknown_exit_codes.items())[:8])
+    return [f"exit codes that are none of the analysis' exits, counted as unknown (censored): {listed}; map them "
+            "in the protocol's outcomes.exit_codes"]
+
+
+def exit_shares(
+    frame: pd.DataFrame, arms: dict[str, ArmSummary], setting: Setting
+) -> tuple[dict[str, ArmSummary], dict[str, Effect]]:
+    """Step: each exit's cumulative incidence by the horizon per arm (Aalen-Johansen, every other exit competing)
+    and its difference treatment − control, so a shift between exits is stated, not only drawn."""
+    by_arm: dict[str, dict[str, Effect]] = {}
+    for arm in (setting.control, setting.treatment):
+        group = frame[frame["arm"] == arm]
+        time, exits, ended = group["time"].to_numpy(float), group["exit"].to_numpy(), group["status"].to_numpy() != 0
+        by_arm[arm] = {
+            name: _incidence_at(time, np.where(exits == name, 1, np.where(ended, 2, 0)), 1, setting.horizon, setting.z)
+            for name in setting.rules.exits
+        }
+    control, treated = by_arm[setting.control], by_arm[setting.treatment]
+    differences = {
+        name: _wald(treated[name].estimate - control[name].estimate, math.hypot(treated[name].se, control[name].se),
+                    setting.z)
+        for name in setting.rules.exits
+    }  # fmt: skip
+    shares = {
+        arm: summary.model_copy(update={"exits_by_horizon": {k: v.estimate for k, v in by_arm[arm].items()}})
+        for arm, summary in arms.items()
+    }
+    return shares, differences
 
 
 def _versions() -> dict[str, str]:
@@ -861,6 +1148,7 @@ def analyse(
     *,
     horizon_days: int | None = None,
     event_exits: list[str] | None = None,
+    competing_exits: list[str] | None = None,
     bootstrap: int | None = None,
     seed: int | None = None,
     withdrawals: pd.DataFrame | None = None,
@@ -877,7 +1165,9 @@ def analyse(
     """
     if bootstrap is not None and bootstrap < 0:
         raise ParameterError("bootstrap", f"replicates must be 0 or more; got {bootstrap}")
-    rules = OutcomeRules.from_protocol(protocol, as_of, horizon_days=horizon_days, event_exits=event_exits)
+    rules = OutcomeRules.from_protocol(
+        protocol, as_of, horizon_days=horizon_days, event_exits=event_exits, competing_exits=competing_exits
+    )
     setting = Setting(protocol.control_arm, protocol.treatment_arm, float(protocol.analysis.alpha), rules)
     replicates = int(protocol.analysis.bootstrap if bootstrap is None else bootstrap)
     seed = DEFAULT_SEED if seed is None else int(seed)
@@ -898,6 +1188,8 @@ def analyse(
     on_benefit, benefit_saved = benefit_days(benefit, setting, replicates, seed)
     windows, window_saved, window_notes = window_effects(table, setting, list(protocol.outcomes.benefit_windows_days))
     arms = with_benefit_days(arms, on_benefit, windows, setting)
+    arms, exit_differences = exit_shares(frame, arms, setting)
+    followed, supported, follow_notes = follow_up(benefit, setting, protocol.analysis.min_followed_share)
     step("strata adjustment")
     benefit_adjusted, saved_adjusted, adjust_notes = adjusted_effects(
         frame, benefit, protocol, setting, replicates, seed
@@ -909,7 +1201,9 @@ def analyse(
     employment_difference, employment_ratio, unemployed_difference = rate_effects(arms, setting)
     binary = binary_outcome(frame, allocations, protocol, setting)
     step("subgroups")
-    levels, interactions, subgroup_notes = subgroups(frame, list(protocol.analysis.subgroups), setting)
+    levels, interactions, interactions_days, subgroup_notes = subgroups(
+        frame, list(protocol.analysis.subgroups), setting
+    )
     step("receipt")
     received = cace = cace_benefit = exposed = None
     quality = dict(table.data_quality)
@@ -940,11 +1234,16 @@ def analyse(
         days_saved_adjusted=saved_adjusted,
         benefit_days_all_spells_saved=window_saved or None,
         cace_benefit_days_saved=cace_benefit,
+        exit_share_difference=exit_differences,
     )
     headline, primary_notes = primary(effects, protocol)
     if two_stage:
         step("spillover")
         effects, headline, primary_notes = two_stage_effects(effects, benefit, frame, setting, replicates, seed)
+    step("decision")
+    interim, effects, headline, decision = interim_decision(
+        protocol, allocations, rules.as_of, effects, headline, primary_events(protocol, frame, benefit, binary)
+    )
     return AnalysisResult(
         arms=arms,
         curves=curves,
@@ -952,13 +1251,17 @@ def analyse(
         effects=effects,
         subgroups=levels,
         subgroup_interactions=interactions,
+        subgroup_interactions_days=interactions_days,
         receipt=received,
         data_quality=quality,
         data_quality_rows=table.examples,
         counts=counts(allocations, table, withdrawals, setting),
-        interim=interim_look(protocol, allocations, rules.as_of),
-        notes=[*notes, *window_notes, *adjust_notes, *cox_notes, *logrank_notes, *subgroup_notes, *primary_notes],
+        interim=interim,
+        notes=[*decision, *notes, *follow_notes, *window_notes, *adjust_notes, *cox_notes, *logrank_notes,
+               *subgroup_notes, *primary_notes, *exit_notes(table)],
         primary=headline,
+        follow_up=followed,
+        horizon_supported=supported,
         meta=meta(protocol, setting, inputs or {}, replicates, seed),
         exposure=exposed,
     )

@@ -166,9 +166,22 @@ def _report_step(
     return path
 
 
-def _interval(effect: Any) -> str:
+def record_label(result: AnalysisResult) -> str:
+    """What the interval of record is called at this look: repeated at an interim look, at the final boundary."""
+    interim = result.interim
+    if interim is None or not interim.planned_months or interim.look == 0:
+        return "95% CI"
+    return "95% CI at the final boundary" if interim.final else "repeated 95% CI"
+
+
+def _interval(effect: Any, result: AnalysisResult) -> str:
+    """The interval of record and, where it differs, the nominal one beside it."""
     low, high = effect.ci
-    return "" if low is None or high is None else f" (95% CI {low:.1f} to {high:.1f})"
+    nominal = "" if low is None or high is None else f"95% CI {low:.1f} to {high:.1f}"
+    label = record_label(result)
+    if label == "95% CI" or effect.rci is None:
+        return f" ({nominal})" if nominal else ""
+    return f" ({label} {effect.rci[0]:.1f} to {effect.rci[1]:.1f}; nominal {nominal})"
 
 
 def estimates_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> list[str]:
@@ -189,7 +202,7 @@ def estimates_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> lis
         if effect is None:
             continue
         mark = " [primary]" if effect is getattr(effects, primary or "", None) else ""
-        shown = "not yet estimable" if effect.estimate is None else f"{effect.estimate:.1f}{_interval(effect)}"
+        shown = "not yet estimable" if effect.estimate is None else f"{effect.estimate:.1f}{_interval(effect, result)}"
         lines.append(f"  {label}{mark}: {shown}; truth {'–' if true is None else f'{true:.1f}'}")
     return lines
 
@@ -199,39 +212,36 @@ def _savings_step(out: Path, evaluation: Evaluation, result: AnalysisResult, say
 
     A two-stage analysis gives the net effect (displacement included), with the gross (direct) one beside it.
     """
-    from trial.analysis import days_effect_name
     from trial.savings import effects_of, eligible_from_ledger
     from trial.savings import savings as savings_of
 
     eligible = eligible_from_ledger(evaluation.screening) if evaluation.screening is not None else None
-    if result.effects.spillover is not None:
-        found = effects_of(result, evaluation.protocol, out / "analysis.json")
-        name, gross = found["name"], found["gross"]
-        effect: Any = result.effects.spillover.net_per_person
-    else:
-        name, gross = days_effect_name(evaluation.protocol), None
-        effect = getattr(result.effects, name)
-    low, high = effect.ci
+    # As `trial savings --analysis` does: the interval of record, the repeated one at a planned look.
+    found = effects_of(result, evaluation.protocol, out / "analysis.json")
+    gross, days = found["gross"], found["days_saved"]
     savings = savings_of(
-        evaluation.protocol, effect.estimate, None if low is None or high is None else (low, high),
-        effect_name=name, eligible=eligible, gross=gross, design="two_stage" if gross is not None else None,
+        evaluation.protocol, days, found["ci"], effect_name=found["name"], effect_note=found["note"],
+        eligible=eligible, gross=gross, design="two_stage" if gross is not None else None,
     )  # fmt: skip
     (out / "savings.json").write_text(savings.to_json() + "\n", encoding="utf-8")
     pop, currency = savings.trial_population, savings.currency
+    level = record_label(result)
     if pop is not None:
-        span = "" if pop.per_year.ci is None else f" (95% CI {pop.per_year.ci[0]:,.0f} to {pop.per_year.ci[1]:,.0f})"
+        span = "" if pop.per_year.ci is None else f" ({level} {pop.per_year.ci[0]:,.0f} to {pop.per_year.ci[1]:,.0f})"
         say(f"  the trial's population: {pop.persons_per_year:,.0f} eligible a year ({pop.persons_source}) × "
-            f"{effect.estimate:.1f} days on benefit × {pop.cost_per_calendar_day:,.0f} {currency} a calendar day = "
+            f"{days:.1f} days on benefit × {pop.cost_per_calendar_day:,.0f} {currency} a calendar day = "
             f"{pop.per_year.estimate:,.0f} {currency} a year{span}")
         years = savings.appraisal.years if savings.appraisal is not None else 1
-        npv_span = "" if pop.npv.ci is None else f" (95% CI {pop.npv.ci[0]:,.0f} to {pop.npv.ci[1]:,.0f})"
+        npv_span = "" if pop.npv.ci is None else f" ({level} {pop.npv.ci[0]:,.0f} to {pop.npv.ci[1]:,.0f})"
         say(f"  net present value over {years} years: {pop.npv.estimate:,.0f} {currency}{npv_span}; break-even "
             f"{pop.break_even_days:.2f} days on benefit per person")
     shown = savings.displacement
     if shown is not None and shown.gross is not None and shown.gross_per_year is not None and pop is not None:
         say(f"  gross (the direct effect, {shown.gross.estimate:.1f} days): {shown.gross_per_year.estimate:,.0f} "
-            f"{currency} a year; net (displacement included, {effect.estimate:.1f} days): "
+            f"{currency} a year; net (displacement included, {days:.1f} days): "
             f"{pop.per_year.estimate:,.0f} {currency} a year")
+    if found["note"]:
+        say(f"  {found['note']}")
     for group in savings.target_groups:
         say(f"  scenario, assuming the effect holds for {group.label_en}: {group.per_year.estimate:,.0f} "
             f"{currency} a year")
@@ -251,7 +261,8 @@ def spillover_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> lis
     lines = ["  days on benefit saved, cluster-bootstrap 95% intervals:"]
     for name, label in labels.items():
         effect, true = getattr(found, name), truth.get(name)
-        shown = "–" if effect is None or effect.estimate is None else f"{effect.estimate:.1f}{_interval(effect)}"
+        shown = "–" if effect is None or effect.estimate is None else \
+            f"{effect.estimate:.1f}{_interval(effect, result)}"
         lines.append(f"  {label}: {shown}; truth {'–' if true is None else f'{true:.1f}'}")
     for key, level in found.by_saturation.items():
         true = truth.get("by_saturation", {}).get(key, {})
@@ -339,6 +350,10 @@ def run_demo(
     result = AnalysisResult.load(out / "analysis.json")
     for line in spillover_beside_truth(result, six["spillover"]) if two_stage else estimates_beside_truth(result, six):
         say(line)
+    if result.interim is not None:
+        from trial.analysis import decision_notes
+
+        say(f"  {decision_notes(result.interim, result.interim.information_fraction)[-1]}")
     say(f"  written: {out / 'analysis.json'}")
     summary["primary"] = result.primary.model_dump(mode="json") if result.primary is not None else None
     summary["days_saved"] = {"estimate": result.effects.days_saved.estimate, "ci": list(result.effects.days_saved.ci)}

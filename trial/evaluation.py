@@ -7,6 +7,7 @@ reproducibility stamp (input SHA-256, ledger head) means the same thing everywhe
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from trial.analysis import analyse
 from trial.errors import ParameterError, TrialError
 from trial.outcomes import read_spells
 from trial.protocol import Protocol, load_protocol
-from trial.results import AnalysisResult, BaselineRow, ReportInputs, SavingsResult
+from trial.results import AnalysisResult, BaselineRow, Interval, ReportInputs, SavingsResult
+from trial.savings import EligiblePerYear
 from trial.savings import savings as savings_of
 from trial.screening import consort_screening
 from trial.status import baseline_table
@@ -46,6 +48,9 @@ class Evaluation:
     confirmations: pd.DataFrame | None = None  # issue 16: what consultants confirmed they showed
     ledger_head: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
+    # Decides which arm a blinded report calls A; never printed (see `blind_order`).
+    blind_key: bytes | None = None
+    amendments: list[dict[str, Any]] = field(default_factory=list)
 
     def analyse(self, as_of: Any, **options: Any) -> AnalysisResult:
         """The intention-to-treat analysis at the data cut `as_of` (options as for `trial.analysis.analyse`)."""
@@ -65,7 +70,8 @@ class Evaluation:
         """Everything the report of `result` shows, computed here so that the renderer only renders.
 
         The baseline table and the screening counts come from this evaluation's allocations and ledger; the savings
-        box from `savings`, or else from the protocol's finance model (see `report_savings`).
+        box from the primary effect's interval of record (`report_savings`), for the eligible persons a year of
+        `savings` when given, else of the ledger's screening, else of the protocol.
         """
         arms = [result.meta.arms.treatment, result.meta.arms.control]
         variables = list(dict.fromkeys(["age", *self.protocol.analysis.covariates]))
@@ -74,21 +80,78 @@ class Evaluation:
             result=result,
             screening=None if self.screening is None else consort_screening(self.screening),
             baseline=[BaselineRow.model_validate(row) for row in baseline_table(self.allocations, variables, arms)],
-            savings=report_savings(self.protocol, result) if savings is None else savings,
+            savings=report_savings(self.protocol, result, self.eligible(savings)),
             ledger_head=self.ledger_head,
+            blind_order=None if self.blind_key is None else blind_order(self.protocol, self.blind_key),
+            amendments=self.amendments,
         )
 
+    def eligible(self, savings: SavingsResult | None = None) -> EligiblePerYear | None:
+        """Eligible persons a year: as `savings` counted them, else from the ledger's screening (two runs or more)."""
+        population = None if savings is None else savings.trial_population
+        if population is not None:
+            return EligiblePerYear(population.persons_per_year, population.persons_source, population.persons_note)
+        if self.screening is None or len(self.screening) < 2:
+            return None
+        from trial.savings import eligible_from_ledger
 
-def report_savings(protocol: Protocol, result: AnalysisResult) -> SavingsResult | None:
-    """Kroner of the days saved for the report's savings box; None without finance target groups or an estimate.
+        return eligible_from_ledger(self.screening)
+
+    def blind_order(self) -> tuple[str, str]:
+        """The arms a blinded report calls A and B, the same in every language and rerun; refused without a key."""
+        if self.blind_key is None:
+            raise TrialError(
+                "--blind: an allocation file does not say which arm a blinded report calls A; give the trial secret "
+                "(--secret-file or $TRIAL_SECRET_FILE) or set the protocol's report.blind_seed"
+            )
+        return blind_order(self.protocol, self.blind_key)
+
+
+BLIND_CONTEXT = b"jobmatch-trial: which arm a blinded report calls A"
+
+
+def blind_order(protocol: Protocol, key: bytes) -> tuple[str, str]:
+    """Arm names as a blinded report orders them (A first): one bit of HMAC-SHA256 under `key` and the protocol id.
+
+    The key is never printed: a ledger's first enrolled pseudonym (itself an HMAC under the trial secret), else the
+    protocol's `report.blind_seed`, else the trial secret; so no reader of a report can work out which arm is A.
+    """
+    digest = hmac.new(key, BLIND_CONTEXT + b"\x1f" + protocol.id.encode(), hashlib.sha256).digest()
+    treatment, control = protocol.treatment_arm, protocol.control_arm
+    return (control, treatment) if digest[0] & 1 else (treatment, control)
+
+
+def interval_of_record(result: AnalysisResult) -> Interval | None:
+    """The primary effect's interval a decision may rest on: the repeated interval at the look's boundary (the
+    ordinary one when no looks are planned); None before the first look or where it cannot be computed."""
+    primary = result.primary
+    if primary is None:
+        return None
+    interval = primary.rci if result.interim is not None else primary.ci
+    if interval is None or interval[0] is None or interval[1] is None:
+        return None
+    return interval
+
+
+def report_savings(
+    protocol: Protocol, result: AnalysisResult, eligible: EligiblePerYear | None = None
+) -> SavingsResult | None:
+    """Kroner of the primary effect for the report's savings box, with its interval of record (at an interim look
+    the repeated interval, never the nominal one); None without a finance model or a days estimate.
 
     Computed whether or not the report will show them: the report leaves them out when blind or the effect is hidden.
     """
-    effect = result.effects.days_saved
-    if not protocol.finance.target_groups or effect.estimate is None:
+    primary = result.primary
+    fin = protocol.finance
+    if primary is None or primary.estimate is None or primary.name == "binary.difference":
         return None
-    low, high = effect.ci
-    return savings_of(protocol, effect.estimate, None if low is None or high is None else (low, high))
+    if not fin.target_groups and fin.trial_population is None:
+        return None
+    interval = interval_of_record(result)
+    return savings_of(
+        protocol, primary.estimate, None if interval is None else (interval[0], interval[1]),
+        effect_name=primary.name, eligible=eligible,
+    )  # fmt: skip
 
 
 def load_evaluation(
@@ -116,6 +179,7 @@ def load_evaluation(
 
     evaluation_inputs: dict[str, Any] = {}
     ledger_protocol = withdrawals = recommendations = screening = head = confirmations = None
+    history: list[dict[str, Any]] = []
     if db is not None:
         from trial.ledger import Ledger
 
@@ -128,6 +192,7 @@ def load_evaluation(
             confirmed = ledger.confirmations()
             confirmations = confirmed if len(confirmed) else None
             head = ledger.head_hash()
+            history = ledger.protocol_history()
         evaluation_inputs["ledger"] = stamp(db, head_hash=head)
     chosen = load_protocol(protocol) if protocol is not None else ledger_protocol
     assert chosen is not None
@@ -141,6 +206,11 @@ def load_evaluation(
     binary = chosen.outcomes.binary
     spells = read_spells(outcomes, secret=secret, extra=(binary.column.lower(),) if binary else ())
     evaluation_inputs["outcomes"] = stamp(outcomes)
+    if db is not None:
+        # The first enrolled pseudonym: an HMAC under the trial secret, fixed once enrolled, never printed.
+        blind_key = str(frame["person_id"].iloc[0]).encode() if len(frame) else None
+    else:
+        blind_key = chosen.report.blind_seed.encode() if chosen.report.blind_seed else secret
     return Evaluation(
         protocol=chosen,
         allocations=frame,
@@ -151,4 +221,6 @@ def load_evaluation(
         confirmations=confirmations,
         ledger_head=head,
         inputs=evaluation_inputs,
+        blind_key=blind_key,
+        amendments=history,
     )

@@ -1,7 +1,10 @@
-"""Group-sequential boundaries by Lan-DeMets alpha spending, and which planned look a data cut is.
+"""Group-sequential boundaries by Lan-DeMets alpha spending, which planned look a data cut is, and what it decides.
 
 Boundaries are on the one-sided standardised statistic Z (efficacy only). A two-sided protocol alpha
-is split evenly, alpha/2 per side, as is usual for symmetric designs.
+is split evenly, alpha/2 per side, as is usual for symmetric designs: a look crosses for benefit when
+Z ≥ b and, two-sided, for harm when Z ≤ −b. Z = estimate / SE with benefit positive. Repeated confidence
+intervals (Jennison & Turnbull 2000, ch. 9) are estimate ± b × SE: they keep their coverage whatever is
+decided at each look.
 """
 
 from __future__ import annotations
@@ -117,6 +120,33 @@ def classical_obrien_fleming(fractions: list[float], alpha: float = 0.025) -> li
     return [c / float(np.sqrt(x)) for x in t]
 
 
+def planned_looks(
+    protocol: Protocol, *, final_se: float | None = None, final_events: float | None = None
+) -> list[dict[str, Any]]:
+    """The protocol's planned looks before enrolment: month, information fraction (calendar months / the last
+    look's), boundary and two-sided p, and what each look needs: events (a share of `final_events`, default the
+    protocol's planned events), the primary estimate's SE (`final_se` / √fraction, default the planned final SE)
+    and the smallest estimate that crosses there (boundary × that SE)."""
+    a = protocol.analysis
+    looks = sorted(a.looks_months)
+    if not looks:
+        return []
+    final_se = a.planned_final_se if final_se is None else final_se
+    final_events = a.planned_events if final_events is None else final_events
+    fractions = [m / looks[-1] for m in looks]
+    out = []
+    for month, bound in zip(looks, boundaries(fractions, one_sided_alpha(protocol), a.spending), strict=True):
+        se = None if final_se is None else final_se / float(np.sqrt(bound.information_fraction))
+        out.append({
+            "look": bound.look, "month": month, "information_fraction": bound.information_fraction,
+            "z_boundary": bound.z, "p_boundary_two_sided": min(1.0, bound.p_one_sided * a.sided),
+            "alpha_spent": bound.alpha_spent,
+            "events": None if final_events is None else final_events * bound.information_fraction,
+            "se": se, "smallest_crossing": None if se is None else bound.z * se,
+        })  # fmt: skip
+    return out
+
+
 def one_sided_alpha(protocol: Protocol) -> float:
     """The alpha per side that the boundaries spend: alpha/2 for a two-sided protocol."""
     return protocol.analysis.alpha / protocol.analysis.sided
@@ -141,17 +171,66 @@ def months_between(start: date, end: date) -> float:
     return whole + (end - anchor).days / span
 
 
-def look_for(protocol: Protocol, first_randomised: date, as_of: date) -> dict[str, Any]:
+def information_fraction(protocol: Protocol, *, events: int | None = None, se: float | None = None) -> float | None:
+    """The information of an interim look as the protocol measures it; None for calendar time (see `look_for`).
+
+    Events: observed events of the primary test / `analysis.planned_events`. Variance: (planned final SE / observed
+    SE)², the SE on the scale of the primary test (days, or the log hazard ratio). Both are capped at 1.
+    """
+    a = protocol.analysis
+    if a.information == "events" and a.planned_events and events is not None:
+        return min(events / a.planned_events, 1.0)
+    if a.information == "variance" and a.planned_final_se and se:
+        return min((a.planned_final_se / se) ** 2, 1.0)
+    return None
+
+
+def decide(z: float | None, z_boundary: float | None, sided: int, final: bool) -> tuple[bool | None, str]:
+    """Whether a look's z crossed its boundary and what the look decides (benefit positive).
+
+    Crossing for benefit: z ≥ b; two-sided, for harm: z ≤ −b. A final look decides "final" whatever z is; before
+    the first planned look (no boundary) and without a z nothing is crossed and the trial continues.
+    """
+    if z is None or z_boundary is None:
+        return (None if z_boundary is not None else False), "final" if final else "continue"
+    benefit = z >= z_boundary
+    harm = sided == 2 and z <= -z_boundary
+    if final:
+        return benefit or harm, "final"
+    return benefit or harm, "stop_for_benefit" if benefit else "stop_for_harm" if harm else "continue"
+
+
+def repeated_interval(
+    estimate: float | None, se: float | None, z_boundary: float | None, *, log: bool = False
+) -> tuple[float, float] | None:
+    """estimate ± z_boundary × se; for a ratio on the log scale (`log`), exponentiated back. None when undefined."""
+    if estimate is None or se is None or z_boundary is None or not np.isfinite(z_boundary) or not se > 0:
+        return None
+    if log:
+        if not estimate > 0:
+            return None
+        centre = float(np.log(estimate))
+        return float(np.exp(centre - z_boundary * se)), float(np.exp(centre + z_boundary * se))
+    return estimate - z_boundary * se, estimate + z_boundary * se
+
+
+def look_for(
+    protocol: Protocol, first_randomised: date, as_of: date, *, fraction: float | None = None
+) -> dict[str, Any]:
     """Which planned look a data cut is, its information fraction and the boundary that applies.
 
-    Information is proxied by calendar time: fraction = months since the first randomisation / the last planned
-    look's month (capped at 1). Earlier looks keep their planned fractions; Lan-DeMets spending allows the current
-    look to fall later than planned. With no planned looks the analysis is a single final one at full alpha.
+    The look is the last planned month reached since the first randomisation. Its information is `fraction` when
+    given (events or variance, `information_fraction`), else calendar time: months since the first randomisation /
+    the last planned look's month (capped at 1). Earlier looks keep their planned fractions; Lan-DeMets spending
+    allows the current look to fall later than planned; a final look spends what is left. With no planned looks the
+    analysis is a single final one at full alpha.
     """
     a = protocol.analysis
     alpha_side = one_sided_alpha(protocol)
     months = months_between(first_randomised, as_of)
     looks = sorted(a.looks_months)
+    by_calendar = min(months / looks[-1], 1.0) if looks else 1.0
+    measured = by_calendar if fraction is None else min(max(float(fraction), 0.0), 1.0)
     base: dict[str, Any] = {
         "spending": a.spending,
         "alpha": a.alpha,
@@ -185,7 +264,7 @@ def look_for(protocol: Protocol, first_randomised: date, as_of: date) -> dict[st
             "look": 0,
             "of": len(looks),
             "final": False,
-            "information_fraction": round(min(months / looks[-1], 1.0), 4),
+            "information_fraction": round(measured, 4),
             "z_boundary": None,
             "p_boundary_one_sided": None,
             "p_boundary_two_sided": None,
@@ -196,10 +275,13 @@ def look_for(protocol: Protocol, first_randomised: date, as_of: date) -> dict[st
         }
     k = len(reached)
     final = k == len(looks)
-    current = 1.0 if final else min(months / looks[-1], 1.0)
+    current = 1.0 if final else measured
     planned = [m / looks[-1] for m in looks[: k - 1]]
-    # A late look can overtake a later planned fraction; keep fractions strictly increasing.
-    current = max(current, planned[-1] + 1e-6) if planned else current
+    # A late look can overtake a later planned fraction, and little information can fall below an earlier planned
+    # one; keep fractions strictly increasing and positive.
+    current = max(current, planned[-1] + 1e-6) if planned else max(current, 1e-6)
+    if not final:
+        current = min(current, 1.0)
     bounds = boundaries([*planned, current], alpha_side, a.spending)
     now = bounds[-1]
     p_two = min(1.0, now.p_one_sided * a.sided)
@@ -211,7 +293,7 @@ def look_for(protocol: Protocol, first_randomised: date, as_of: date) -> dict[st
         "of": len(looks),
         "final": final,
         "information_fraction": round(current, 4),
-        "z_boundary": round(now.z, 4),
+        "z_boundary": now.z,
         "p_boundary_one_sided": now.p_one_sided,
         "p_boundary_two_sided": p_two,
         "alpha_spent": now.alpha_spent,

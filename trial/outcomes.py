@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trial.errors import InputError
+from trial.errors import InputError, ParameterError
+from trial.protocol import EXIT_ALIASES, UNKNOWN_EXIT_CODES
 
 CENSORED, EVENT, COMPETING = 0, 1, 2
 
@@ -46,6 +47,7 @@ class OutcomeRules:
     horizon_days: int
     index_window_days: int
     as_of: pd.Timestamp
+    exit_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_protocol(
@@ -55,19 +57,35 @@ class OutcomeRules:
         *,
         horizon_days: int | None = None,
         event_exits: list[str] | None = None,
+        competing_exits: list[str] | None = None,
     ) -> OutcomeRules:
-        """Rules of a protocol's `outcomes` section; `--event` moves the named exits from competing to event."""
+        """Rules of a protocol's `outcomes` section. `event_exits` (`--event`) names the event; the other exits of
+        the protocol compete unless `competing_exits` (`--competing`) names them. Names may be Danish aliases."""
         outcomes = protocol.outcomes  # type: ignore[attr-defined]
-        events = tuple(event_exits) if event_exits else tuple(outcomes.event_exits)
         known = [*outcomes.event_exits, *outcomes.competing_exits]
-        competing = tuple(e for e in known if e not in events)
+        canonical = outcomes.exit_names([*known, *EXIT_ALIASES])
+
+        def resolve(names: list[str]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(canonical.get(n.strip().lower(), n.strip().lower()) for n in names))
+
+        events = resolve(event_exits) if event_exits else tuple(outcomes.event_exits)
+        competing = resolve(competing_exits) if competing_exits else tuple(e for e in known if e not in events)
+        both = sorted(set(events) & set(competing))
+        if both:
+            raise ParameterError("competing_exits", f"'{both[0]}' is also an event exit; an exit is one or the other")
         return cls(
             event_exits=events,
             competing_exits=competing,
             horizon_days=int(horizon_days or outcomes.horizon_days),
             index_window_days=int(outcomes.index_window_days),
             as_of=pd.Timestamp(as_of).normalize(),
+            exit_names=outcomes.exit_names([*events, *competing]),
         )
+
+    @property
+    def exits(self) -> tuple[str, ...]:
+        """Every exit the analysis knows: events first, then the competing ones."""
+        return (*self.event_exits, *self.competing_exits)
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,8 @@ class OutcomeTable:
     examples: dict[str, list[int]] = field(default_factory=dict)
     benefit: pd.DataFrame = field(default_factory=pd.DataFrame)
     spans: BenefitSpans = field(default_factory=lambda: BenefitSpans(*(np.zeros(0, np.int64),) * 3))
+    unknown_exit_codes: dict[str, int] = field(default_factory=dict)
+    exit_column: bool = True
 
 
 def read_spells(path: str | Path, *, secret: bytes | None = None, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -139,6 +159,56 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype="datetime64[D]").astype(np.int64)
 
 
+def named_exits(spells: pd.DataFrame, rules: OutcomeRules) -> pd.Series:
+    """The spells' exit codes as the analysis' exits: Danish aliases and the protocol's codes mapped, codes that say
+    "unknown" emptied; a file with exit codes of which none is an exit of the analysis is refused, listing them."""
+    codes = spells["exit"].fillna("").astype(str).str.strip().str.lower()
+    if not rules.exit_names:
+        return codes
+    named = codes.map(rules.exit_names).fillna(codes)
+    named[codes.isin(UNKNOWN_EXIT_CODES)] = ""
+    given = named[named != ""]
+    if len(given) and not given.isin(rules.exits).any():
+        found = given.value_counts()
+        listed = ", ".join(f"'{shorten(code)}' ({n:,})" for code, n in found.head(8).items())
+        more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+        raise InputError(
+            f"no exit code matches the analysis' exits ({', '.join(rules.exits)}); codes found: {listed}{more}; "
+            "map them to exits in the protocol's outcomes.exit_codes",
+            file=spells.attrs.get("file"), column="exit",
+        )  # fmt: skip
+    return named
+
+
+def shorten(code: str, limit: int = 24) -> str:
+    """A code as a message quotes it: at most `limit` characters (a cell can hold megabytes)."""
+    return code if len(code) <= limit else code[: limit - 1] + "…"
+
+
+def check_match(spells: pd.DataFrame, code: np.ndarray, people: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """Refuse, in one line with the counts, spells that match no participant or almost none (a wrong secret, a
+    wrong file) and a data cut before anyone was randomised."""
+    file = spells.attrs.get("file")
+    randomised = (people["randomised_on"] <= as_of).to_numpy()
+    if not randomised.any():
+        first = people["randomised_on"].min()
+        raise InputError(
+            f"nobody is randomised by the data cut {as_of.date().isoformat()}: the first randomisation is "
+            f"{first.date().isoformat()}; is the data cut before the trial started?"
+        )
+    matched = code >= 0
+    if not len(spells):
+        raise InputError("holds no spells (a header without rows?): there is nothing to analyse", file=file)
+    with_spell = int(randomised[np.unique(code[matched])].sum()) if matched.any() else 0
+    # Fewer than one participant in twenty with any spell: the spells belong to other people.
+    if with_spell * 20 < int(randomised.sum()):
+        detail = "" if not matched.any() else (
+            f" ({with_spell:,} of {int(randomised.sum()):,} participants randomised by the data cut have a spell)"
+        )
+        counted = f"{int(matched.sum()):,} of {len(spells):,} spells match a participant{detail}"
+        raise InputError(f"{counted}: wrong secret or wrong file?", file=file)
+
+
 def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: OutcomeRules) -> OutcomeTable:
     """Pick each participant's index spell and turn it into (time in days, status, exit), counting every problem.
 
@@ -161,7 +231,8 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
         spells["exit"] = ""
     if "_row" not in spells.columns:
         spells["_row"] = np.arange(2, len(spells) + 2)
-    spells["exit"] = spells["exit"].fillna("").astype(str).str.strip().str.lower()
+    spells["exit"] = named_exits(spells, rules)
+    has_exit = bool((spells["exit"] != "").any())
     spells["start"] = _as_datetimes(spells["start"])
     spells["end"] = _as_datetimes(spells["end"])
     as_of = rules.as_of
@@ -175,6 +246,7 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     people["randomised_on"] = _as_datetimes(people["randomised_on"])
     # Work on integer person codes and day numbers: string keys and timestamps are slow at 100,000 people.
     code = pd.Index(people["person_id"]).get_indexer(spells["person_id"])
+    check_match(spells, code, people, as_of)
     known_person = pd.Series(code >= 0, index=spells.index)
     count("spell_of_person_not_allocated", ~known_person)
     spells = spells[known_person].assign(_code=code[code >= 0])
@@ -196,7 +268,9 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     ended = spells["end"].notna()
     count("exit_missing_for_ended_spell", ended & (spells["exit"] == ""))
     known_exits = set(rules.event_exits) | set(rules.competing_exits)
-    count("unknown_exit", ended & (spells["exit"] != "") & ~spells["exit"].isin(known_exits))
+    unknown_exit = ended & (spells["exit"] != "") & ~spells["exit"].isin(known_exits)
+    count("unknown_exit", unknown_exit)
+    unknown_codes = {str(k): int(v) for k, v in spells.loc[unknown_exit, "exit"].value_counts().items()}
 
     cut = int(_day_numbers(pd.Series([as_of]))[0])
     person = spells["_code"].to_numpy()
@@ -264,7 +338,9 @@ def build_outcomes(allocations: pd.DataFrame, spells: pd.DataFrame, rules: Outco
     ended_index = index_of[randomised][benefit["has_index_spell"].to_numpy()]
     unknown = ~is_open[ended_index] & ~np.isin(spells["exit"].to_numpy()[ended_index], list(known_exits))
     quality["index_spell_ended_without_known_exit"] = int(unknown.sum())
-    return OutcomeTable(analysed, quality, without.reset_index(drop=True), rules, examples, benefit, spans)
+    return OutcomeTable(
+        analysed, quality, without.reset_index(drop=True), rules, examples, benefit, spans, unknown_codes, has_exit
+    )
 
 
 def _benefit_outcomes(

@@ -454,6 +454,34 @@ def _interim(protocol: Protocol, design: Design) -> dict[str, Any] | None:
     }
 
 
+def _look_needs(
+    protocol: Protocol, design: Design, curve: ControlCurve, estimand: str, result: dict[str, Any],
+    n_given: float | None,
+) -> dict[str, Any]:
+    """What each planned look needs and can show: for the required effect, the primary estimate's SE and the log-rank
+    events at each look (the final ones inflated for the looks); for the given size, the smallest estimate of the
+    primary estimand that crosses each look's boundary (SE under no effect)."""
+    from trial.interim import planned_looks
+
+    key = "days_saved" if estimand == "days_saved" else "benefit_days_saved"
+    required = result.get("required") or result["one_day"]
+    inflation = result["interim"]["inflation_factor"]
+    se_needed = required[key] / (design.z_sum * math.sqrt(inflation))
+    events = next(t["events"] for t in required["tests"] if t["test"] == "logrank") * inflation
+    out: dict[str, Any] = {
+        "days": required[key],
+        "required": planned_looks(protocol, final_se=se_needed, final_events=events),
+        "given": None,
+        "n_per_arm": None,
+    }
+    if n_given is not None:
+        w_t, w_c = design.weights
+        spread = rmst_variance(curve, 1.0, estimand) * (1 / w_c + 1 / w_t)
+        out["given"] = planned_looks(protocol, final_se=math.sqrt(spread / n_given))
+        out["n_per_arm"] = _per_arm(n_given, design)
+    return out
+
+
 def _inflation(fractions: list[float], bounds: list[float], design: Design) -> float:
     """How much more information the group-sequential design needs for the same power as a single analysis."""
     t = np.asarray(fractions)
@@ -563,6 +591,8 @@ def plan(
             "enrolment_months": enrolment_months if origin == "inflow" else _months(n_given, inflow_per_month),
             "tests": rows,
         }
+    if result["interim"] is not None:
+        result["interim"]["looks"] = _look_needs(protocol, design, curve, estimand, result, n_given)
     binary = protocol.outcomes.binary
     if binary is not None and binary.hypothesis_control is not None and binary.hypothesis_treatment is not None:
         n_bin = proportions_total_n(binary.hypothesis_control, binary.hypothesis_treatment, design)

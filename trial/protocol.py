@@ -193,6 +193,31 @@ class BinaryOutcome(_Strict):
     hypothesis_treatment: float | None = Field(default=None, ge=0, le=1)
 
 
+# The names `outcomes.secondary` may list, in the order the protocol pre-specifies; each names rows of the report's
+# effects table (anything the analysis estimates that no name covers is labelled exploratory).
+SECONDARY_OUTCOMES = (
+    "benefit_days",
+    "days_saved",
+    "time_to_employment",
+    "benefit_days_all_spells",
+    "employment_frequency",
+    "unemployed_share",
+    "conversations_avoided",
+)
+
+# Exit codes as Danish registries and case systems write them, for the protocol's canonical exit names. A protocol's
+# own `outcomes.exit_codes` come first; an alias applies only where its exit is one of the protocol's exits.
+EXIT_ALIASES = {
+    "employment": ("beskæftigelse", "beskaeftigelse", "job", "arbejde", "ansat", "ansættelse", "ansaettelse",
+                   "ordinær beskæftigelse", "employed", "work"),
+    "education": ("uddannelse", "studie", "su", "ordinær uddannelse"),
+    "other": ("andet", "anden", "anden afgang", "sygdom", "syg", "barsel", "orlov", "pension", "førtidspension",
+              "efterløn", "udvandret", "udrejst", "fraflyttet", "flyttet", "død"),
+}
+# Codes that say the exit is not known: read as a missing exit, not as an exit no protocol knows.
+UNKNOWN_EXIT_CODES = frozenset({"ukendt", "unknown", "uoplyst", "?", "-", "na", "n/a", "none", "null"})
+
+
 class Outcomes(_Strict):
     """What is measured. `primary`: "benefit_days" (days on benefit in the index spell, time to any exit),
     "time_to_event" (days to the event exits with other exits censored: `effects.days_saved`) or "binary"."""
@@ -205,21 +230,47 @@ class Outcomes(_Strict):
     landmarks_days: list[int] = Field(default_factory=lambda: [91, 182])
     # Windows [0, W) after randomisation in which days on any benefit spell are counted (returns included).
     benefit_windows_days: list[int] = Field(default_factory=list)
+    # Secondary outcomes in their pre-specified order (names of SECONDARY_OUTCOMES); the rest is exploratory.
     secondary: list[str] = Field(default_factory=list)
     binary: BinaryOutcome | None = None
+    # The spells file's exit codes → the protocol's exits (e.g. "01" = "employment"); Danish words are built in.
+    exit_codes: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _windows(self) -> Outcomes:
         if any(w <= 0 for w in self.benefit_windows_days):
             raise ValueError(f"outcomes.benefit_windows_days: must be positive days; got {self.benefit_windows_days}")
+        unknown = [name for name in self.secondary if name not in SECONDARY_OUTCOMES]
+        if unknown:
+            raise ValueError(
+                f"outcomes.secondary: '{unknown[0]}' is not an outcome of the analysis; "
+                f"use {', '.join(SECONDARY_OUTCOMES)}"
+            )
+        for code, exit_name in self.exit_codes.items():
+            if exit_name not in self.known_exits:
+                raise ValueError(
+                    f"outcomes.exit_codes: '{code}' maps to '{exit_name}', which is not an exit of the protocol "
+                    f"({', '.join(self.known_exits)})"
+                )
         return self
 
     @property
     def known_exits(self) -> list[str]:
         return [*self.event_exits, *self.competing_exits]
 
+    def exit_names(self, exits: list[str] | None = None) -> dict[str, str]:
+        """Every code read as one of `exits` (default: the protocol's): built-in Danish aliases, then the protocol's
+        own `exit_codes`, keys lower-cased; each exit's own name maps to itself."""
+        exits = self.known_exits if exits is None else exits
+        names = {alias: exit_name for exit_name, aliases in EXIT_ALIASES.items() if exit_name in exits
+                 for alias in aliases}
+        names |= {code.strip().lower(): exit_name for code, exit_name in self.exit_codes.items()}
+        return names | {exit_name: exit_name for exit_name in exits}
+
 
 class Analysis(_Strict):
+    """The analysis plan: alpha, adjustment, subgroups, and the group-sequential design that decides at each look."""
+
     alpha: float = Field(default=0.05, gt=0, lt=1)
     sided: Literal[1, 2] = 2
     covariates: list[str] = Field(default_factory=list)
@@ -229,11 +280,31 @@ class Analysis(_Strict):
     spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
     # The primary effect is the one adjusted for the randomisation strata (pseudo-observations, robust SE).
     adjust_for_strata: bool = False
+    # The test each look decides on: the primary estimand's z (estimate / SE), or the log-rank or Cox test.
+    primary_test: Literal["primary_estimand", "logrank", "hazard_ratio"] = "primary_estimand"
+    # Information at an interim look: calendar months / the last look's month; observed primary events /
+    # `planned_events`; or (planned final SE / observed SE of the primary estimate)², each capped at 1.
+    information: Literal["calendar", "events", "variance"] = "calendar"
+    planned_events: int | None = Field(default=None, gt=0)
+    planned_final_se: float | None = Field(default=None, gt=0)
+    # Below this share of an arm followed to the horizon, the analysis says the horizon is not yet supported.
+    min_followed_share: float = Field(default=0.10, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _information(self) -> Analysis:
+        if self.information == "events" and self.planned_events is None:
+            raise ValueError("analysis.planned_events: required when analysis.information = 'events'")
+        if self.information == "variance" and self.planned_final_se is None:
+            raise ValueError("analysis.planned_final_se: required when analysis.information = 'variance'")
+        return self
 
 
 class Report(_Strict):
     language: Literal["da", "en"] = "da"
     min_cell: int = Field(default=5, ge=1)
+    # Decides which arm a blinded report calls A when the trial is analysed from an allocation file (a ledger or
+    # the trial secret decide otherwise); never printed. Any text; keep it apart from the evaluators' copy.
+    blind_seed: str = ""
 
 
 class CostComponent(_Strict):
@@ -327,6 +398,8 @@ class Protocol(_Strict):
     title_en: str = ""
     version: str
     owner: str = ""
+    # The trial's registration (e.g. "ISRCTN12345678"); empty: not registered. The report's methods name it.
+    registration: str = ""
     eligibility: Eligibility
     arms: list[Arm] = Field(min_length=2)
     randomisation: Randomisation

@@ -68,6 +68,11 @@ class Effect(Result):
     ci: Interval = NO_INTERVAL
     p: Number = None
     se: Number = Field(default=None, description="Standard error (on the log scale for a ratio's log_se).")
+    rci: Interval | None = Field(
+        default=None,
+        description="Repeated confidence interval at the look's efficacy boundary (Jennison & Turnbull): estimate ± "
+        "z_boundary × se (on the log scale for a ratio); the ordinary interval when no looks are planned.",
+    )  # issue 14
 
 
 class DaysSaved(Effect):
@@ -197,6 +202,38 @@ class PrimaryEffect(Result):
     se: Number = None
     ci: Interval = NO_INTERVAL
     p: Number = None
+    rci: Interval | None = Field(default=None, description="Its repeated confidence interval (issue 14).")
+
+
+# === interim decisions, follow-up and what a reviewer needs beside them (issue 14) ================================
+# Kept in one section; the fields they add to Interim, ArmSummary, Effects, AnalysisResult and ReportInputs are
+# marked "issue 14".
+
+Decision = Literal["continue", "stop_for_benefit", "stop_for_harm", "final"]
+"""What a look decides: continue; stop for benefit or harm (the boundary crossed at an interim look); final."""
+
+
+class FollowUpArm(Result):
+    """How long one arm is followed: days from randomisation to the data cut, and who reaches the horizon."""
+
+    n: int
+    min_days: Number = None
+    quartile_1_days: Number = None
+    median_days: Number = None
+    quartile_3_days: Number = None
+    max_days: Number = None
+    followed_to_horizon: int = Field(description="People randomised at least the horizon before the data cut.")
+    share_followed_to_horizon: Number = None
+    at_risk_at_horizon: int = Field(description="Still in the index spell and observed on the horizon's day.")
+
+
+class Amendment(Result):
+    """One entry of the protocol's history in the ledger: the frozen protocol or an amendment."""
+
+    kind: Literal["protocol", "amendment"]
+    at: str
+    fingerprint: str
+    reason: str | None = None
 
 
 CACE_ASSUMPTIONS = (
@@ -233,6 +270,10 @@ class Effects(Result):
         default=None, description="Per window in days: days on any benefit spell in [0, W) saved, returns counted."
     )
     cace_benefit_days_saved: Cace | None = Field(default=None, description="Only with a recommendation log.")
+    # issue 14
+    exit_share_difference: dict[str, Effect] | None = Field(
+        default=None, description="Per exit: treatment − control of its cumulative incidence by the horizon."
+    )
     # issue 15
     spillover: Spillover | None = Field(default=None, description="A two-stage design's four estimands by saturation.")
 
@@ -270,6 +311,9 @@ class ArmSummary(Result):
     benefit_days_all_spells: dict[str, WindowArmDays] | None = Field(
         default=None, description="Per window in days: mean days on any benefit spell in [0, W)."
     )
+    exits_by_horizon: dict[str, Number] | None = Field(
+        default=None, description="Per exit: cumulative incidence by the horizon (Aalen-Johansen)."
+    )  # issue 14
 
 
 class Curve(Result):
@@ -381,6 +425,15 @@ class Interim(Result):
     boundaries: list[Boundary]
     note_en: str
     note_da: str
+    # issue 14: the decision of this look
+    information: Literal["calendar", "events", "variance"] = "calendar"
+    events: int | None = Field(default=None, description="Observed events of the primary test (events information).")
+    planned_events: int | None = None
+    planned_final_se: Number = None
+    test: str | None = Field(default=None, description="The decision's test: a key of effects, or 'logrank'.")
+    z: Number = Field(default=None, description="Its z: estimate / se, benefit positive (log HR > 0 for a job).")
+    crossed: bool | None = Field(default=None, description="z ≥ boundary (benefit) or, two-sided, z ≤ −boundary.")
+    decision: Decision | None = None
 
 
 # --- provenance ---------------------------------------------------------------------------------------------------
@@ -456,6 +509,14 @@ class AnalysisResult(Result):
     notes: list[str]
     meta: Meta
     primary: PrimaryEffect | None = None  # issue 13
+    # issue 14
+    follow_up: dict[str, FollowUpArm] | None = None
+    horizon_supported: bool | None = Field(
+        default=None, description="False when an arm has fewer followed to the horizon than the protocol's minimum."
+    )
+    subgroup_interactions_days: dict[str, Test] = Field(
+        default_factory=dict, description="Per variable: are the days saved equal across levels (Cochran's Q)?"
+    )
     exposure: ExposureAnalysis | None = None  # issue 16: receipt's basis, exposure, effects clustered by consultant
 
     @property
@@ -689,6 +750,11 @@ class ReportInputs(Result):
     baseline: list[BaselineRow] = Field(default_factory=list, description="Rows of trial.status.baseline_table.")
     savings: SavingsResult | None = Field(default=None, description="None without target groups or an estimate.")
     ledger_head: str | None = None
+    # issue 14
+    blind_order: tuple[str, str] | None = Field(
+        default=None, description="The arms a blinded report calls A and B (derived from a key it never sees)."
+    )
+    amendments: list[Amendment] = Field(default_factory=list, description="The protocol's history in the ledger.")
 
 
 # === exposure and receipt of the recommendations (issue 16) ==================================================

@@ -361,11 +361,17 @@ def _conversations(
     })
 
 
-def _estimate_and_ci(effect: Any, where: str, file: Path) -> tuple[float, tuple[float, float] | None]:
-    """An effect's estimate and interval; an effect the analysis could not estimate is refused by name."""
+def _estimate_and_ci(
+    effect: Any, where: str, file: Path, repeated: bool = False
+) -> tuple[float, tuple[float, float] | None]:
+    """An effect's estimate and interval of record (its repeated interval at a group-sequential look when
+    `repeated`, else the nominal one); an effect the analysis could not estimate is refused by name."""
     if effect.estimate is None:
         raise InputError(f"'{where}' has no estimate (too few data at this data cut?)", file=file)
-    low, high = effect.ci
+    interval = effect.rci if repeated else effect.ci
+    if interval is None:  # an effect without a standard error has no repeated interval
+        return effect.estimate, None
+    low, high = interval
     # An interval the analysis could not compute is [null, null]: carry no interval then.
     return effect.estimate, None if low is None or high is None else (low, high)
 
@@ -383,8 +389,35 @@ def effects_from_analysis(path: str | Path, protocol: Protocol) -> dict[str, Any
     return effects_of(AnalysisResult.load(path), protocol, path)
 
 
+def interval_of_record(result: Any) -> tuple[bool, str]:
+    """Whether finance multiplies the repeated intervals of a planned look (as the report does, so never budgets on
+    a nominal interval the design does not yet support), and the note that says which interval it is."""
+    interim = result.interim
+    if interim is None or not interim.planned_months:
+        return False, ""
+    if interim.decision is None:  # written before each look decided (release 0.2): no repeated intervals in it
+        return False, "the analysis predates repeated intervals: the interval is the nominal one"
+    if interim.look == 0:
+        return False, "before the first planned look: the interval is nominal and only descriptive"
+    if interim.final:
+        return True, f"the interval is the 95% interval at the final boundary (±{interim.z_boundary:.3f})"
+    return True, (f"the interval is the repeated 95% interval at look {interim.look} of {interim.of} (boundary "
+                  f"±{interim.z_boundary:.3f}), which the trial continues past: not a figure to budget on yet")
+
+
 def effects_of(result: Any, protocol: Protocol, path: Path) -> dict[str, Any]:
-    """The days estimand (and share) finance multiplies from an analysis result; `path` names it in errors."""
+    """The days estimand (and share) finance multiplies from an analysis result, with its interval of record;
+    `path` names it in errors."""
+
+    repeated, record = interval_of_record(result)
+    found = _effects_of(result, protocol, path, repeated)
+    found["note"] = "; ".join(n for n in (found["note"], record) if n)
+    found["repeated"] = repeated
+    return found
+
+
+def _effects_of(result: Any, protocol: Protocol, path: Path, repeated: bool) -> dict[str, Any]:
+    """The days estimand (and share) with their intervals, repeated ones when `repeated`."""
     from trial.analysis import days_effect_name
 
     spillover = result.effects.spillover
@@ -395,8 +428,9 @@ def effects_of(result: Any, protocol: Protocol, path: Path) -> dict[str, Any]:
         out = {"name": "spillover.net_per_person", "design": "two_stage", "share": None, "share_ci": None,
                "note": "two-stage design: the net effect per person in treated clusters against pure-control ones"}
         out["days_saved"], out["ci"] = _estimate_and_ci(spillover.net_per_person, "effects.spillover.net_per_person",
-                                                        path)
-        out["gross"] = ("spillover.direct", *_estimate_and_ci(spillover.direct, "effects.spillover.direct", path))
+                                                        path, repeated)
+        out["gross"] = ("spillover.direct", *_estimate_and_ci(spillover.direct, "effects.spillover.direct", path,
+                                                              repeated))
         return out
     name = days_effect_name(protocol)
     note = ""
@@ -410,9 +444,10 @@ def effects_of(result: Any, protocol: Protocol, path: Path) -> dict[str, Any]:
         name, effect = "days_saved", result.effects.days_saved
     out: dict[str, Any] = {"name": name, "note": note, "share": None, "share_ci": None, "design": "individual",
                            "gross": None}
-    out["days_saved"], out["ci"] = _estimate_and_ci(effect, f"effects.{name}", path)
+    out["days_saved"], out["ci"] = _estimate_and_ci(effect, f"effects.{name}", path, repeated)
     binary = result.effects.binary
     if protocol.outcomes.binary is not None and binary is not None and binary.difference is not None:
         # The treatment − control difference of a binary primary outcome is the extra share who manage on their own.
-        out["share"], out["share_ci"] = _estimate_and_ci(binary.difference, "effects.binary.difference", path)
+        out["share"], out["share_ci"] = _estimate_and_ci(binary.difference, "effects.binary.difference", path,
+                                                         repeated)
     return out

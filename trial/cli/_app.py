@@ -20,6 +20,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -49,11 +50,18 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _warning_line(message: Any, category: type[Warning], *_: Any, **__: Any) -> str:
+    """A library's warning as one line, without the source line Python prints beside it."""
+    return f"warning: {category.__name__}: {_CPR_SHAPED.sub('<number>', _one_line(str(message)))[:300]}\n"
+
+
 class _Group(TyperGroup):
     """Every error becomes one line on stderr, never a traceback (which could show data or source lines)."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:
         extra.pop("standalone_mode", None)
+        if os.environ.get(DEBUG_VARIABLE) != "1":
+            warnings.formatwarning = _warning_line  # type: ignore[assignment]
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
         except typer._click.exceptions.NoArgsIsHelpError as exc:

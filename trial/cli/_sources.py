@@ -74,3 +74,17 @@ def load(
         secret=secret,
         record_paths=record_paths,
     )
+
+
+def blind_key(evaluation: Any, secret_file: Path | None) -> None:
+    """Make sure a blinded report knows which arm is A before anything heavy runs: an allocation file without the
+    protocol's report.blind_seed takes the trial secret (--secret-file or the environment); none is one line."""
+    import contextlib
+
+    from trial.errors import SecretError
+    from trial.secret import load_secret
+
+    if evaluation.blind_key is None:
+        with contextlib.suppress(SecretError):  # no secret in the environment: the line below says what to give
+            evaluation.blind_key = load_secret(secret_file)
+    evaluation.blind_order()

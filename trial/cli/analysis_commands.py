@@ -21,6 +21,9 @@ def analyse_command(
     allocations: Path | None = sources.ALLOCATIONS,
     horizon: int | None = typer.Option(None, "--horizon", min=1, help="Follow-up horizon in days (protocol's)."),
     event: list[str] | None = typer.Option(None, "--event", help="Exit(s) counted as the event (protocol's)."),
+    competing_exits: list[str] | None = typer.Option(
+        None, "--competing", help="Exit(s) that compete with the event (default: the protocol's other exits)."
+    ),
     bootstrap: int | None = sources.BOOTSTRAP,
     seed: int | None = sources.SEED,
     secret_file: Path | None = sources.SECRET_FILE,
@@ -31,6 +34,7 @@ def analyse_command(
     """Estimate days on benefit saved (the primary), days saved, hazard ratio, employment rate and more (ITT).
 
     Example: trial analyse --db trial.db --outcomes spells.csv --as-of 2020-06-30 --json analysis.json
+    Exits may be named as registries write them: --event beskæftigelse --competing uddannelse --competing andet.
     """
     not_future(as_of, "--as-of", allow_future)
     from reports.terminal import show_analysis
@@ -38,7 +42,8 @@ def analyse_command(
     evaluation = sources.load(outcomes, protocol, db, allocations, secret_file)
     with progress_bar() as step:
         result = evaluation.analyse(
-            as_of, horizon_days=horizon, event_exits=event or None, bootstrap=bootstrap, seed=seed, progress=step
+            as_of, horizon_days=horizon, event_exits=event or None, competing_exits=competing_exits or None,
+            bootstrap=bootstrap, seed=seed, progress=step,
         )
     proto = evaluation.protocol
     lang = language(lang, proto)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -32,6 +33,8 @@ def protocol_check_command(file: Path = typer.Argument(..., help="Protocol TOML 
 
     Example: trial protocol check protocols/bc16-jobmatch.toml
     """
+    from trial.analysis import primary_effect_name
+    from trial.interim import planned_looks
     from trial.protocol import load_protocol
 
     p = load_protocol(file)
@@ -58,12 +61,31 @@ def protocol_check_command(file: Path = typer.Argument(..., help="Protocol TOML 
         f"horizon {o.horizon_days} days" + (f"; binary '{o.binary.name}'" if o.binary else ""),
         f"  analysis:      alpha {p.analysis.alpha} ({p.analysis.sided}-sided), covariates {p.analysis.covariates}, "
         f"looks at {p.analysis.looks_months or '-'} months",
+        f"  primary:       {primary_effect_name(p)}; each look decides on "
+        f"{'it' if p.analysis.primary_test == 'primary_estimand' else p.analysis.primary_test}, "
+        f"information by {p.analysis.information}",
+        *_look_lines(p, planned_looks(p)),
+        f"  registration:  {p.registration or 'not registered'}",
         f"  report:        language {p.report.language}, smallest cell {p.report.min_cell}",
         f"  finance:       {len(p.finance.target_groups)} target group(s), investment "
         f"{p.finance.investment:,.0f} {p.finance.currency}, haircut {p.finance.haircut}",
         f"fingerprint: {p.fingerprint}",
     ]
     typer.echo("\n".join(lines))
+
+
+def _look_lines(p: Any, looks: list[dict[str, Any]]) -> list[str]:
+    """One line per planned look: its information, boundary and what it needs (events, SE) when the protocol says."""
+    lines = []
+    for look in looks:
+        line = (f"{look['month']} months: information {look['information_fraction']:.2f}, |z| ≥ "
+                f"{look['z_boundary']:.3f} (two-sided p ≤ {look['p_boundary_two_sided']:.4f})")
+        if look["events"] is not None:
+            line += f", needs {look['events']:,.0f} events"
+        if look["se"] is not None:
+            line += f", SE {look['se']:.2f}: crosses if the estimate exceeds {look['smallest_crossing']:.2f}"
+        lines.append(f"  {'looks:' if not lines else '':<15}{line}")
+    return lines or ["  looks:         none planned: one analysis at the full alpha"]
 
 
 @app.command("keygen")

@@ -22,7 +22,11 @@ def report_command(
     db: Path | None = sources.DB,
     allocations: Path | None = sources.ALLOCATIONS,
     lang: str | None = lang_option(),
-    blind: bool = typer.Option(False, "--blind", help="Call the arms A and B and reveal nothing about which is which."),
+    blind: bool = typer.Option(
+        False, "--blind",
+        help="Call the arms A and B and reveal nothing about which is which (A is fixed by the ledger, or for an "
+        "allocation file by the protocol's report.blind_seed or the trial secret).",
+    ),
     pdf: Path | None = typer.Option(None, "--pdf", help="Also print the report to this A4 PDF (needs Chromium)."),
     bootstrap: int | None = sources.BOOTSTRAP,
     seed: int | None = sources.SEED,
@@ -49,6 +53,8 @@ def report_command(
     started = time.perf_counter()
     # A blinded report must not name its input files; their SHA-256 still goes into the stamp.
     evaluation = sources.load(outcomes, protocol, db, allocations, secret_file, record_paths=False)
+    if blind:
+        sources.blind_key(evaluation, secret_file)
     with progress_bar() as step:
         result = evaluation.analyse(as_of, bootstrap=bootstrap, seed=seed, progress=step)
     analysed = time.perf_counter()
