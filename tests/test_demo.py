@@ -122,3 +122,19 @@ def test_only_the_treatment_arm_received_recommendations(demo: tuple[Path, str])
     refused = int(re.search(r"(\d+) refused", output).group(1))
     assert refused > 0
     assert shown["person_id"].nunique() + refused == len(meetings)
+
+
+def test_demo_prints_each_policys_truth_through_what_was_shown(demo: tuple[Path, str]) -> None:
+    """The model with and without a cap and the automatch: days on benefit saved and exposure, as in truth.json."""
+    out, output = demo
+    shown = json.loads((out / "data" / "truth.json").read_text(encoding="utf-8"))["shown"]
+    labels = {"model": "model, no cap", "model_cap_10": "model, cap 10 (the protocol's)",
+              "automatch": "Jobnet automatch"}
+    for name, label in labels.items():
+        policy = shown["policies"][name]
+        exposure = policy["exposure"]
+        line = next(line for line in output.splitlines() if line.strip().startswith(label + ":"))
+        assert f"{policy['days_on_benefit_saved']['treatment_arm']:.2f} days" in line
+        assert f"max {exposure['max_per_posting']} per posting" in line
+        assert f"Gini {exposure['gini']:.2f}, top-1% share {exposure['top1pct_share']:.1%}" in line
+    assert shown["policies"]["model_cap_10"]["exposure"]["max_per_posting"] <= 10
