@@ -40,6 +40,16 @@ def test_a_more_relevant_list_is_worth_more() -> None:
     assert hire_chance(np.array([HIRE_MIDPOINT]))[0] == pytest.approx(0.5)
 
 
+def test_crowding_bites_harder_the_likelier_a_shown_posting_is_to_hire() -> None:
+    """Five citizens shown the same job: with q = 0.1 each keeps 0.41/0.5 = 82% of what it would be alone
+    (1 − 0.9⁵ = 0.41 shared), with q = 0.6 only 0.99/3 = 33% (1 − 0.4⁵ = 0.99 shared)."""
+    citizens, job = np.arange(5), np.zeros(5, dtype=int)
+    for q, kept in ((0.1, (1 - 0.9**5) / 0.5), (0.6, (1 - 0.4**5) / 3.0)):
+        got = value(np.full(5, q), citizens, job, 5)
+        assert got.sum() / (5 * q) == pytest.approx(kept)
+    assert hire_chance(np.array([5.0]), midpoint=4.0)[0] > hire_chance(np.array([5.0]), midpoint=6.0)[0]
+
+
 def _seekers(n: int, seed: int = 5) -> Seekers:
     """n seekers in one cell, all from day 0, the first half treated from day 3."""
     rng = np.random.default_rng(seed)

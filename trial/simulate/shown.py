@@ -66,6 +66,8 @@ def serve(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, people: 
     allocated one day at a time in the room the window's earlier days leave (`matcher.exposure.capped_lists`).
     """
     people = people.sort_values(["day", "person_id"], kind="stable").reset_index(drop=True)
+    if people.empty:
+        return Served(people, {}, 0.0)
     kept, _ = dedupe(postings)
     space = model.space
     post = space.prepare_postings(kept)
@@ -99,7 +101,7 @@ def serve(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, people: 
     lists = {"model": lists_of("model", None)}
     mean = lists["model"].exposure.mean_per_posting
     wanted = list(caps)
-    if relative_cap is not None and len(cit):
+    if relative_cap is not None:
         wanted.append(max(1, round(relative_cap * mean)))
     for cap in sorted(set(wanted)):
         lists[f"model_cap_{cap}"] = lists_of("model", Cap(cap, window_days))
@@ -107,9 +109,9 @@ def serve(model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, people: 
     return Served(people, lists, mean)
 
 
-def hire_chance(utility: np.ndarray) -> np.ndarray:
-    """The chance that a shown job leads to a hire when nobody else is shown it: σ((u − U0)/s)."""
-    return 1.0 / (1.0 + np.exp(-(utility - HIRE_MIDPOINT) / HIRE_SLOPE))
+def hire_chance(utility: np.ndarray, midpoint: float = HIRE_MIDPOINT) -> np.ndarray:
+    """The chance that a shown job leads to a hire when nobody else is shown it: σ((u − U0)/s), U0 = `midpoint`."""
+    return 1.0 / (1.0 + np.exp(-(utility - midpoint) / HIRE_SLOPE))
 
 
 def value(chance: np.ndarray, citizen: np.ndarray, job: np.ndarray, citizens: int) -> np.ndarray:
@@ -135,12 +137,12 @@ class ListValue:
     mean_crowding: float  # treated citizens shown the same job, on average over slots
 
 
-def list_value(utility: Utility, served: Served, name: str) -> ListValue:
-    """The market's value of policy `name`'s lists for the citizens served."""
+def list_value(utility: Utility, served: Served, name: str, midpoint: float = HIRE_MIDPOINT) -> ListValue:
+    """The market's value of policy `name`'s lists for the citizens served (`hire_chance` with `midpoint`)."""
     shown = served.lists[name]
     rows = served.people["row"].to_numpy()[shown.citizen]
     u = utility.value(rows, shown.job)
-    chance = hire_chance(u)
+    chance = hire_chance(u, midpoint)
     n = len(served.people)
     per_job = np.bincount(shown.job, minlength=int(shown.job.max()) + 1 if shown.job.size else 0)
     return ListValue(
@@ -154,7 +156,8 @@ def list_value(utility: Utility, served: Served, name: str) -> ListValue:
 def policy_truth(rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series, person_id: pd.Series,
                  jobs: JobsData, model: MatchModel, cvs: pd.DataFrame, postings: pd.DataFrame, *,
                  market: MarketModel, first_day: pd.Timestamp, days: int, horizon: int, treatment_arm: str,
-                 caps: tuple[int, ...] = (), window_days: int = EXPOSURE_WINDOW_DAYS) -> dict[str, object]:
+                 caps: tuple[int, ...] = (), window_days: int = EXPOSURE_WINDOW_DAYS,
+                 hire_midpoint: float = HIRE_MIDPOINT) -> dict[str, object]:
     """The true effect of each serving policy when the effect runs through what was shown.
 
     The claimants (`people`, their pseudonyms `person_id`) enter the market of `trial.simulate.market`; the treated
@@ -162,7 +165,8 @@ def policy_truth(rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series
     pseudonymised `cvs` and `postings`); a treated person's boost saves `market.effect_days` × (their list's expected
     hires, crowding included) / (the uncapped model's mean expected hires without crowding) days to a job in a market
     without competition. So `effect_days` is what the uncapped model's lists would save if nobody else were shown the
-    same postings; crowding, a cap and a weaker ranker move each policy away from it.
+    same postings; crowding, a cap and a weaker ranker move each policy away from it. A lower `hire_midpoint`
+    makes each shown posting likelier to hire, so crowding bites harder (and a cap is worth more).
     """
     if jobs.utility is None or jobs.posting_job is None:
         raise ValueError("the job market's utility is needed to value what was shown")
@@ -181,7 +185,7 @@ def policy_truth(rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series
         served_people = pd.DataFrame({"person_id": person_id.to_numpy()[who], "row": row.to_numpy()[who].astype(int),
                                       "day": origin + delay[who].astype("timedelta64[D]"), "seeker": who})
         served = serve(model, cvs, postings, served_people, posting_job, caps=caps, window_days=window_days)
-        values = {name: list_value(utility, served, name) for name in served.lists}
+        values = {name: list_value(utility, served, name, hire_midpoint) for name in served.lists}
         reference = float(values["model"].uncrowded.mean()) if len(served.people) else 0.0
         seeker = served.people["seeker"].to_numpy()
         boosts = {}
@@ -214,7 +218,7 @@ def policy_truth(rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series
         "uncapped_mean_exposure": found["_mean_exposure"],
         "displacement": market.displacement,
         "effect_days": market.effect_days,
-        "hire_midpoint": HIRE_MIDPOINT,
+        "hire_midpoint": hire_midpoint,
         "window_days": window_days,
         "protocol_caps": list(caps),
         "relative_cap": RELATIVE_CAP,
