@@ -157,3 +157,20 @@ def test_simulate_prints_each_policy(simulated: tuple[Path, Path, str]) -> None:
     assert f"Jobnet automatch: {saved:.2f} days" in output
     assert "model, cap 10 (the protocol's)" in output
     assert "model, no cap" in output
+
+
+def test_the_demo_reuses_the_simulators_model_only_for_the_same_files(simulated: tuple[Path, Path, str]) -> None:
+    """Same CVs, postings and hires: the saved model (training is deterministic); one hire fewer: trained anew."""
+    from matcher.inputs import read_cvs, read_hires, read_postings
+    from trial.demo import _trained
+    from trial.secret import load_secret
+
+    data = simulated[1]
+    secret = load_secret(data / "secret.key")
+    cvs, postings = read_cvs(data / "cvs.csv", secret=secret), read_postings(data / "postings.csv")
+    hires = read_hires(data / "hires.csv", secret=secret)
+    saved = json.loads((data / "model" / "model.json").read_text(encoding="utf-8"))["model_id"]
+    assert _trained(data, cvs, postings, hires, lambda *_: None).meta["model_id"] == saved
+    fresh = _trained(data, cvs, postings, hires.iloc[1:].reset_index(drop=True), lambda *_: None)
+    assert "model_id" not in fresh.meta
+    assert fresh.meta["metrics"]["hires_linked"] == len(hires) - 1
