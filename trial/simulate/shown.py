@@ -176,7 +176,8 @@ def policy_truth(rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series
     delay = facts["met_delay"]
     row = people["cpr"].astype(str).map(pd.Series(np.arange(len(jobs.cvs)), index=jobs.cvs["cpr"].to_numpy()))
     treated = facts["met"] & (facts["arm"] == treatment_arm) & row.notna().to_numpy() & (seekers.origin + delay < days)
-    found: dict[str, object] = {}
+    found: dict[str, dict[str, object]] = {}
+    runs: list[Served] = []  # the one serving run, kept for the truth's counts
 
     def boosts_of(untreated: World) -> dict[str, np.ndarray]:
         # Only those still on benefit at their meeting are served (and take up room under a cap).
@@ -205,17 +206,16 @@ def policy_truth(rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series
                 "expected_hires_without_crowding": float(worth.uncrowded.mean()) if worth.uncrowded.size else 0.0,
                 "days_to_job_saved_without_competition": float(saved_days.mean()) if saved_days.size else 0.0,
             }
-        found["_served"] = len(served.people)
-        found["_mean_exposure"] = served.mean_exposure
+        runs.append(served)
         return boosts
 
     untreated, worlds = policy_worlds(seekers, boosts_of, market, days)
     arm = facts["arm"]
     policies = {name: {"days_on_benefit_saved": days_saved(arm, treatment_arm, untreated, world, horizon),
-                       **found[name]} for name, world in worlds.items()}  # type: ignore[dict-item]
+                       **found[name]} for name, world in worlds.items()}
     return {
-        "served": found["_served"],
-        "uncapped_mean_exposure": found["_mean_exposure"],
+        "served": len(runs[0].people),
+        "uncapped_mean_exposure": runs[0].mean_exposure,
         "displacement": market.displacement,
         "effect_days": market.effect_days,
         "hire_midpoint": hire_midpoint,
