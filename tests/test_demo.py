@@ -141,3 +141,19 @@ def test_demo_says_what_its_look_decides_and_budgets_on_the_repeated_interval(de
     savings = json.loads((out / "savings.json").read_text(encoding="utf-8"))
     assert savings["effect"]["ci"] == primary["rci"]
     assert "repeated 95% interval at look 1 of 2" in savings["effect"]["note"]
+
+
+def test_demo_prints_each_policys_truth_through_what_was_shown(demo: tuple[Path, str]) -> None:
+    """The model with and without a cap and the automatch: days on benefit saved and exposure, as in truth.json."""
+    out, output = demo
+    shown = json.loads((out / "data" / "truth.json").read_text(encoding="utf-8"))["shown"]
+    labels = {"model": "model, no cap", "model_cap_10": "model, cap 10 (the protocol's)",
+              "automatch": "Jobnet automatch"}
+    for name, label in labels.items():
+        policy = shown["policies"][name]
+        exposure = policy["exposure"]
+        line = next(line for line in output.splitlines() if line.strip().startswith(label + ":"))
+        assert f"{policy['days_on_benefit_saved']['treatment_arm']:.2f} days" in line
+        assert f"max {exposure['max_per_posting']} per posting" in line
+        assert f"Gini {exposure['gini']:.2f}, top-1% share {exposure['top1pct_share']:.1%}" in line
+    assert shown["policies"]["model_cap_10"]["exposure"]["max_per_posting"] <= 10

@@ -17,6 +17,7 @@ import pandas as pd
 from trial.errors import TrialError
 
 if TYPE_CHECKING:
+    from matcher.model import MatchModel
     from trial.evaluation import Evaluation
     from trial.results import AnalysisResult, SavingsResult
 
@@ -101,6 +102,49 @@ def analyse_trial(
     return demo_evaluation(data, db).analyse(as_of, bootstrap=bootstrap, seed=seed)
 
 
+def _trained(data: Path, cvs: pd.DataFrame, postings: pd.DataFrame, hires: pd.DataFrame, progress: Progress
+             ) -> MatchModel:  # fmt: skip
+    """`trial match train` on the files; the simulator's model of the same files (data/model) where it has one, since
+    training is deterministic and twice would only cost time.
+    """
+    from matcher.inputs import frame_hash
+    from matcher.model import MatchModel
+    from matcher.train import train
+
+    if (data / "model" / "model.json").is_file():
+        model = MatchModel.load(data / "model")
+        if model.meta.get("training_data_sha256") == frame_hash(cvs, postings, hires):
+            return model
+    return train(cvs, postings, hires, progress=lambda message: progress(f"match train: {message}"))
+
+
+def shown_beside_truth(shown: dict[str, Any]) -> list[str]:
+    """Each serving policy's true days on benefit saved when the effect runs through what was shown, with the
+    exposure of its lists (truth.json's `shown`)."""
+    lines = [f"  if the effect ran through what was shown (a run of the job market on the same claimants, displacement "
+             f"{shown['displacement']:g}; lists valued by the market's own utility, one hire per posting; "
+             f"{shown['served']} treated served at their meeting), true days on benefit saved per treatment-arm "
+             "member, and exposure:"]
+    mean = shown["uncapped_mean_exposure"]
+    for name, policy in shown["policies"].items():
+        if name == "model":
+            label = "model, no cap"
+        elif name == "automatch":
+            label = "Jobnet automatch"
+        else:
+            cap = int(name.removeprefix("model_cap_"))
+            why = "the protocol's" if cap in shown["protocol_caps"] else \
+                f"{shown['relative_cap']:g} × the uncapped mean {mean:.1f}"
+            label = f"model, cap {cap} ({why})"
+        saved, exposure = policy["days_on_benefit_saved"], policy["exposure"]
+        lines.append(
+            f"    {label}: {saved['treatment_arm']:.2f} days (control arm {saved['control_arm']:+.2f}, net "
+            f"{saved['net_per_treatment_arm_member']:.2f}); max {exposure['max_per_posting']} per posting in "
+            f"{shown['window_days']} days, Gini {exposure['gini']:.2f}, top-1% share {exposure['top1pct_share']:.1%}, "
+            f"{policy['alternative_share']:.0%} outside the desired titles")
+    return lines
+
+
 def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Progress) -> dict[str, Any]:
     """`trial match train` on the historical hires, then `trial match recommend` for each month's meetings.
 
@@ -111,14 +155,13 @@ def _match_step(out: Path, data: Path, db: Path, say: Say, progress: Progress) -
         say("  skipped: the simulation wrote no CVs, postings or hires")
         return {}
     from matcher.inputs import read_cvs, read_hires, read_postings
-    from matcher.train import train
     from trial.secret import load_secret, pseudonymise
 
     secret = load_secret(data / "secret.key")
     cvs = read_cvs(data / "cvs.csv", secret=secret)
     postings = read_postings(data / "postings.csv")
     hires = read_hires(data / "hires.csv", secret=secret)
-    model = train(cvs, postings, hires, progress=lambda message: progress(f"match train: {message}"))
+    model = _trained(data, cvs, postings, hires, progress)
     model.save(out / "model")
     metrics = model.meta.get("metrics", {})
     say(f"  trained on {metrics.get('hires_linked', len(hires))} historical hires, validation NDCG@10 "
@@ -312,6 +355,7 @@ def run_demo(
         data_cut=as_of,
         protocol_path=None if two_stage else protocol_path,
         progress=progress,
+        policies=True,
         **extra,
     )
     six = truth["six_month"]
@@ -324,6 +368,8 @@ def run_demo(
         say(f"  true effect at the six-month cut: {six['itt_benefit_days_saved']:.1f} days on benefit saved, "
             f"{six['itt_days_saved']:.1f} days to a job saved ({DEMO_EFFECT_DAYS:g} days to a job for the "
             f"{DEMO_UPTAKE:.0%} who meet a consultant; faster jobs pre-empt other exits)")
+    for line in shown_beside_truth(truth["shown"]) if "shown" in truth else []:
+        say(line)
     for note in truth["notes"]:
         say(f"  note: {note}")
 

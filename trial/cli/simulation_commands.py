@@ -30,6 +30,11 @@ def simulate_command(
         "--displacement", default=0.5,
         help="Two-stage: share of the treated's gain taken from postings others in their cluster would have filled.",
     ),
+    policies: bool = typer.Option(
+        False, "--policies",
+        help="Also find each serving policy's truth when the effect runs through what was shown (model with and "
+             "without a cap, automatch); trains the matcher into DIR/model.",
+    ),
 ) -> None:
     """Write a realistic synthetic trial: weekly claimant extracts, CVs, postings, hires, spells, meetings, truth.
 
@@ -40,6 +45,7 @@ def simulate_command(
 
     Example: trial simulate --out sim --claimants 10000 --effect-days 10 --uptake 0.7 --seed 1
     Example: trial simulate --out sim2 --design two-stage --clusters 30 --displacement 0.5 --claimants 20000
+    Example: trial simulate --out sim3 --claimants 8000 --policies
     """
     from trial.errors import TrialError
 
@@ -54,10 +60,11 @@ def simulate_command(
     with progress_bar() as step:
         truth = simulate(
             out, claimants=claimants, postings=postings, effect_days=effect_days, uptake=uptake, seed=seed,
-            progress=step, **extra,
+            progress=step, policies=policies, **extra,
         )
     if two_stage:
         _show_two_stage(truth, out, displacement)
+        _show_shown(truth)
         return
     arms = truth["arms"]
     typer.echo(f"Simuleret forsøg / simulated trial in {out}:")
@@ -71,6 +78,17 @@ def simulate_command(
     )
     for note in truth["notes"]:
         typer.echo(f"  note: {note}")
+    _show_shown(truth)
+
+
+def _show_shown(truth: dict) -> None:
+    """Each serving policy's true days on benefit saved through what was shown, when simulated (--policies)."""
+    if "shown" not in truth:
+        return
+    from trial.demo import shown_beside_truth
+
+    for line in shown_beside_truth(truth["shown"]):
+        typer.echo(line)
 
 
 def _show_two_stage(truth: dict, out: Path, displacement: float) -> None:

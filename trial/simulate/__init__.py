@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,11 @@ from trial.simulate.claimants import (
     make_history,
 )
 from trial.simulate.spells import SpellModel, cohort_truth, simulate_spells
+
+if TYPE_CHECKING:
+    from trial.protocol import Protocol
+    from trial.simulate.jobs import JobsData
+    from trial.simulate.market import MarketModel
 
 DEFAULT_START = date(2025, 1, 6)
 Progress = Callable[[str], None]
@@ -115,6 +121,7 @@ def simulate(
     design: str = "individual",
     clusters: int | None = None,
     displacement: float = 0.5,
+    policies: bool = False,
 ) -> dict[str, object]:
     """Write a simulated trial into `out_dir` and return its truth (also written to truth.json).
 
@@ -123,12 +130,17 @@ def simulate(
     Without `job_market` no CVs, postings or hires are written (the spells are the same either way).
     `design = "two_stage"` simulates the roll-out protocol's two-stage trial in a job market with displacement
     (`trial.simulate.market`): `clusters` jobcentres (default: the protocol's), `displacement` the share D.
+    With `policies`, truth.json also holds each serving policy's effect when the effect runs through what was shown
+    (`trial.simulate.shown`: the model with and without caps, the automatch); the other files are the same.
     """
+    if policies and not job_market:
+        raise ParameterError("policies", "needs the job market (CVs, postings and hires); drop job_market=False")
     if design == "two_stage":
         return _simulate_two_stage(
             out_dir, claimants=claimants, postings=postings, effect_days=effect_days, uptake=uptake, seed=seed,
             start=start, weeks=weeks, data_cut=data_cut, history=history, protocol_path=protocol_path,
             job_market=job_market, progress=progress, clusters=clusters, displacement=displacement,
+            policies=policies,
         )  # fmt: skip
     if design != "individual":
         raise ParameterError("design", f"must be 'individual' or 'two_stage'; got '{design}'")
@@ -148,8 +160,9 @@ def simulate(
     protocol_file = Path(protocol_path) if protocol_path is not None else default_protocol_path()
     (out / "claimants").mkdir(parents=True, exist_ok=True)
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
-    claimant_rng, history_rng, jobs_rng, spells_rng = streams
+    # A fifth stream for the policy study: spawn(5)'s first four are spawn(4)'s, so the files stay the same.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+    claimant_rng, history_rng, jobs_rng, spells_rng, policy_rng = streams
     mix = ClaimantMix()
     taken: set[str] = set()
     report("claimants")
@@ -168,8 +181,7 @@ def simulate(
     notes: list[str] = []
     n_postings = postings if postings is not None else 3 * claimants
     report("jobs")
-    if job_market:
-        _write_jobs(out, jobs_rng, people, historical, n_postings, dates[-1])
+    jobs = _write_jobs(out, jobs_rng, people, historical, n_postings, dates[-1]) if job_market else None
 
     report("spells")
     model = SpellModel()
@@ -213,6 +225,13 @@ def simulate(
         "notes": notes,
     }
     truth["itt_days_saved_expected"] = uptake * effect_days
+    if policies and jobs is not None:
+        from trial.simulate.market import MarketModel
+
+        truth["shown"] = _policy_study(
+            out, policy_rng, people, arms, jobs, protocol, MarketModel(effect_days=effect_days, uptake=uptake),
+            first_day=pd.Timestamp(dates[0]), days=(dates[-1] - dates[0]).days + horizon + 1, progress=report,
+        )  # fmt: skip
     (out / "truth.json").write_text(json.dumps(_plain(truth), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return truth
 
@@ -233,8 +252,8 @@ def _write_extracts(out: Path, rows: pd.DataFrame, dates: list[date]) -> list[tu
 def _write_jobs(
     out: Path, rng: np.random.Generator, people: pd.DataFrame, historical: pd.DataFrame, n_postings: int,
     last_extract: date,
-) -> None:  # fmt: skip
-    """CVs, postings and the historical hires the matcher learns from."""
+) -> JobsData:  # fmt: skip
+    """CVs, postings and the historical hires the matcher learns from; returns them with the market's utility."""
     from trial.simulate.jobs import simulate_jobs
 
     with_cv = people[people["has_cv"]][PERSON_COLUMNS].reset_index(drop=True)
@@ -249,6 +268,37 @@ def _write_jobs(
     _write_csv(jobs.cvs, out / "cvs.csv")
     _write_csv(jobs.postings, out / "postings.csv")
     _write_csv(jobs.hires, out / "hires.csv")
+    return jobs
+
+
+def _policy_study(
+    out: Path, rng: np.random.Generator, people: pd.DataFrame, arms: pd.Series, jobs: JobsData, protocol: Protocol,
+    market: MarketModel, *, first_day: pd.Timestamp, days: int, progress: Progress,
+) -> dict[str, object]:  # fmt: skip
+    """Train the matcher on the written files (as `trial match train` would) and find each serving policy's truth
+    when the effect runs through what was shown (`trial.simulate.shown.policy_truth`)."""
+    from matcher.inputs import read_cvs, read_hires, read_postings
+    from matcher.train import train
+    from trial.secret import load_secret, pseudonymise
+    from trial.simulate.shown import policy_truth
+
+    secret = load_secret(out / "secret.key")
+    cvs = read_cvs(out / "cvs.csv", secret=secret)
+    postings = read_postings(out / "postings.csv")
+    progress("policies: train the matcher")
+    model = train(cvs, postings, read_hires(out / "hires.csv", secret=secret))
+    # Kept beside the files: the model the policies' truth was found with (training is deterministic, so it is the
+    # model `trial match train` makes from these files; the demo reuses it rather than train twice).
+    model.save(out / "model")
+    progress("policies: serve and run the market")
+    matching = protocol.matching
+    caps = (matching.max_per_posting,) if matching.max_per_posting is not None else ()
+    return policy_truth(
+        rng, people.reset_index(drop=True), arms, pseudonymise(people["cpr"].reset_index(drop=True), secret), jobs,
+        model, cvs, postings, market=market, first_day=first_day, days=days,
+        horizon=protocol.outcomes.horizon_days, treatment_arm=protocol.treatment_arm, caps=caps,
+        window_days=matching.window_days,
+    )  # fmt: skip
 
 
 def _cluster_protocol(base: Path, clusters: int | None) -> str:
@@ -302,6 +352,7 @@ def _simulate_two_stage(
     progress: Progress | None,
     clusters: int | None,
     displacement: float,
+    policies: bool = False,
 ) -> dict[str, object]:
     """The two-stage trial of the roll-out protocol in a job market with displacement (`trial.simulate.market`).
 
@@ -323,8 +374,9 @@ def _simulate_two_stage(
     protocol_file.write_text(_cluster_protocol(Path(protocol_path or rollout_protocol_path()), clusters),
                              encoding="utf-8")
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 15]).spawn(5)]
-    claimant_rng, history_rng, jobs_rng, market_rng, cluster_rng = streams
+    # A sixth stream for the policy study: spawn(6)'s first five are spawn(5)'s, so the files stay the same.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, 15]).spawn(6)]
+    claimant_rng, history_rng, jobs_rng, market_rng, cluster_rng, policy_rng = streams
     from trial.protocol import load_protocol
 
     names = [c.strip() for c in load_protocol(protocol_file).randomisation.clusters]
@@ -347,9 +399,10 @@ def _simulate_two_stage(
     n_postings = postings if postings is not None else 3 * claimants
     historical = make_history(history_rng, history if history is not None else max(200, claimants // 2), start,
                               ClaimantMix(), taken=taken)
+    jobs = None
     if job_market:
         report("jobs")
-        _write_jobs(out, jobs_rng, people, historical, n_postings, dates[-1])
+        jobs = _write_jobs(out, jobs_rng, people, historical, n_postings, dates[-1])
 
     report("job market")
     model = MarketModel(displacement=displacement, effect_days=effect_days, uptake=uptake)
@@ -395,6 +448,10 @@ def _simulate_two_stage(
         "notes": ["each estimand's truth: mean days on benefit to the horizon in the world without anyone treated "
                   "minus the world of the design's assignment (common random numbers), over the people it averages"],
     }
+    if policies and jobs is not None:
+        truth["shown"] = _policy_study(out, policy_rng, people, arms, jobs, protocol, model,
+                                       first_day=pd.Timestamp(dates[0]), days=(dates[-1] - dates[0]).days + horizon + 1,
+                                       progress=report)
     (out / "truth.json").write_text(json.dumps(_plain(truth), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return truth
 

@@ -30,6 +30,47 @@ class JobsData:
     hires: pd.DataFrame
     # Not written to files: the job behind each posting id (copies on two portals share one), for tests.
     posting_job: pd.Series | None = None
+    # Not written either: the hidden utility hires were drawn from, so the simulator can value what was shown.
+    utility: Utility | None = None
+
+
+@dataclass(frozen=True)
+class Utility:
+    """The market's own value of a job to a person (the hire model's utility without its taste shock), with the
+    people in the CVs' row order and the jobs numbered as `JobsData.posting_job` numbers them.
+    """
+
+    skills: np.ndarray  # (people, skills + 1) float32: 1 where the person has the skill; the last column stays 0
+    skill_occ: np.ndarray  # per person: the occupation their skills fit
+    desired: np.ndarray  # per person: the occupation they search for
+    field: np.ndarray  # per person: index into FIELDS
+    home_lat: np.ndarray
+    home_lon: np.ndarray
+    field_occ: np.ndarray  # (fields, occupations): how well a field leads to an occupation
+    job_skills: np.ndarray  # (jobs, width): skill ids asked for, padded with the always-zero column
+    job_occ: np.ndarray
+    job_lat: np.ndarray
+    job_lon: np.ndarray
+    appeal: np.ndarray
+    low: np.ndarray  # per job: an unskilled fill job
+
+    def value(self, person: int | np.ndarray, job: np.ndarray) -> np.ndarray:
+        """Utility of each job for the person (an int: one person and many jobs) or of each (person, job) pair."""
+        if np.ndim(person) == 0:
+            overlap = self.skills[person][self.job_skills[job]].sum(axis=1)
+        else:
+            overlap = np.take_along_axis(self.skills[person], self.job_skills[job], axis=1).sum(axis=1)
+        occ = self.job_occ[job]
+        dist = haversine_km(self.home_lat[person], self.home_lon[person], self.job_lat[job], self.job_lon[job])
+        return (
+            0.9 * overlap
+            + 1.0 * (occ == self.skill_occ[person])
+            + 0.7 * (occ == self.desired[person])
+            + 0.3 * self.field_occ[self.field[person], occ]
+            - 0.9 * np.log1p(dist / 10.0)
+            + self.appeal[job]
+            - 2.5 * self.low[job]
+        )
 
 
 def _inflect(word: str, rnd: random.Random) -> str:
@@ -275,27 +316,45 @@ def simulate_jobs(
     postings = postings.iloc[order].reset_index(drop=True)
     postings.insert(0, "posting_id", [f"P{k:07d}" for k in range(1, len(postings) + 1)])
 
-    hires = _hires(rng, market, cohorts, cvs, coords, postings, job_occ, job_skills, job_pc, postcodes, appeal,
-                   published, open_days, desired, skill_occ, skills, fields, start, end, hire_share)
+    utility = _utility(market, cvs, coords, job_occ, job_skills, job_pc, postcodes, appeal, desired, skill_occ,
+                       skills, fields)
+    hires = _hires(rng, utility, cohorts, cvs, postings, published, open_days, registered_start=start, end=end,
+                   hire_share=hire_share)
     posting_job = pd.Series(postings["job"].to_numpy(), index=postings["posting_id"].to_numpy(), name="job")
-    return JobsData(cvs=cvs, postings=postings.drop(columns="job"), hires=hires, posting_job=posting_job)
+    return JobsData(cvs=cvs, postings=postings.drop(columns="job"), hires=hires, posting_job=posting_job,
+                    utility=utility)
 
 
-def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs: pd.DataFrame,
-           coords: pd.DataFrame, postings: pd.DataFrame, job_occ: np.ndarray, job_skills: list[np.ndarray],
-           job_pc: np.ndarray, postcodes: pd.DataFrame, appeal: np.ndarray, published: np.ndarray,
-           open_days: np.ndarray, desired: np.ndarray, skill_occ: np.ndarray, skills: list[np.ndarray],
-           fields: list[str], start: date, end: date, hire_share: float) -> pd.DataFrame:
-    """Each hired citizen picks the best of the open jobs they see under the hidden utility."""
+def _utility(market: _Market, cvs: pd.DataFrame, coords: pd.DataFrame, job_occ: np.ndarray,
+             job_skills: list[np.ndarray], job_pc: np.ndarray, postcodes: pd.DataFrame, appeal: np.ndarray,
+             desired: np.ndarray, skill_occ: np.ndarray, skills: list[np.ndarray], fields: list[str]) -> Utility:
+    """The hidden utility's parts, gathered once for every person and job."""
     n_skills = len(market.skill_index)
     # Skill ids per job padded with a slot that is always zero, so overlaps are one gather and a sum.
     width = max(len(s) for s in job_skills)
     skill_pad = np.full((len(job_skills), width), n_skills)
     for j, s in enumerate(job_skills):
         skill_pad[j, : len(s)] = s
-    job_lat = postcodes["latitude"].to_numpy()[job_pc]
-    job_lon = postcodes["longitude"].to_numpy()[job_pc]
-    low = np.array([o.low_skilled for o in OCCUPATIONS])[job_occ]
+    person_skills = np.zeros((len(skills), n_skills + 1), dtype=np.float32)
+    for i, s in enumerate(skills):
+        person_skills[i, s] = 1.0
+    centre = (55.6759, 12.5655)
+    home = coords.reindex(cvs["postcode"])
+    return Utility(
+        skills=person_skills, skill_occ=skill_occ, desired=desired,
+        field=np.array([FIELDS.index(f) if f in FIELDS else 0 for f in fields]),
+        home_lat=home["latitude"].fillna(centre[0]).to_numpy(), home_lon=home["longitude"].fillna(centre[1]).to_numpy(),
+        field_occ=market.field_occ, job_skills=skill_pad, job_occ=job_occ,
+        job_lat=postcodes["latitude"].to_numpy()[job_pc], job_lon=postcodes["longitude"].to_numpy()[job_pc],
+        appeal=appeal, low=np.array([o.low_skilled for o in OCCUPATIONS])[job_occ],
+    )
+
+
+def _hires(rng: np.random.Generator, utility: Utility, cohorts: pd.DataFrame, cvs: pd.DataFrame,
+           postings: pd.DataFrame, published: np.ndarray, open_days: np.ndarray, *, registered_start: date,
+           end: date, hire_share: float) -> pd.DataFrame:
+    """Each hired citizen picks the best of the open jobs they see under the hidden utility plus a taste shock."""
+    start = registered_start
     closes = published + open_days
     by_published = np.argsort(published, kind="stable")
     published_sorted = published[by_published]
@@ -304,11 +363,6 @@ def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs
     listing: dict[int, list[str]] = {}
     for job, posting_id in zip(postings["job"].to_numpy(), postings["posting_id"].to_numpy(), strict=True):
         listing.setdefault(int(job), []).append(posting_id)
-    centre = (55.6759, 12.5655)
-    home = coords.reindex(cvs["postcode"])
-    home_lat = home["latitude"].fillna(centre[0]).to_numpy()
-    home_lon = home["longitude"].fillna(centre[1]).to_numpy()
-    field_idx = np.array([FIELDS.index(f) if f in FIELDS else 0 for f in fields])
     span = max(1, (end - start).days)
     cprs = cvs["cpr"].to_numpy()
     out = []
@@ -326,22 +380,8 @@ def _hires(rng: np.random.Generator, market: _Market, cohorts: pd.DataFrame, cvs
         if open_now.size == 0:
             continue
         seen = open_now if open_now.size <= 4000 else rng.choice(open_now, size=4000, replace=False)
-        person_skills = np.zeros(n_skills + 1, dtype=np.float32)
-        person_skills[skills[i]] = 1.0
-        overlap = person_skills[skill_pad[seen]].sum(axis=1)
-        occ = job_occ[seen]
-        dist = haversine_km(home_lat[i], home_lon[i], job_lat[seen], job_lon[seen])
-        utility = (
-            0.9 * overlap
-            + 1.0 * (occ == skill_occ[i])
-            + 0.7 * (occ == desired[i])
-            + 0.3 * market.field_occ[field_idx[i], occ]
-            - 0.9 * np.log1p(dist / 10.0)
-            + appeal[seen]
-            - 2.5 * low[seen]
-            + rng.gumbel(0.0, 0.8, size=seen.size)
-        )
-        job = int(seen[np.argmax(utility)])
+        utility_seen = utility.value(int(i), seen) + rng.gumbel(0.0, 0.8, size=seen.size)
+        job = int(seen[np.argmax(utility_seen)])
         # Interviews take time; a copy on the second portal is at most 3 days younger than the original.
         hired_on = start + timedelta(days=decided + int(rng.integers(3, 24)))
         ids = listing[job]

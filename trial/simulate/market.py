@@ -20,13 +20,16 @@ this is exactly the Weibull duration model of `spells.py`); education and other 
 draws serve every world — common random numbers — so truth.json holds each estimand as the mean difference between
 the world without anyone treated and the world with the design's assignment.
 
-A later issue can make a posting an object with attributes: `JobMarket.day` is where hires are shared out.
+What the treated were shown can drive the effect instead of a fixed factor (`trial.simulate.shown`): each serving
+policy's lists, valued by the market's own utility with one hire per posting, set each treated person's boost, and
+`policy_worlds` runs the market once per policy on the same draws.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -236,6 +239,39 @@ def run_worlds(seekers: Seekers, model: MarketModel, days: int) -> MarketRun:
         assigned=market.run(treated=True, reference=reference),
         tightness=model.tightness,
     )
+
+
+def policy_worlds(seekers: Seekers, boosts_of: Callable[[World], dict[str, np.ndarray]], model: MarketModel,
+                  days: int) -> tuple[World, dict[str, World]]:
+    """The world without treatment and one world per serving policy, in which each treated person's job hazard is
+    raised by that policy's boost (`boosts_of` the untreated world: who is still on benefit at their meeting) from
+    their meeting on; every world has the same draws (common random numbers) and the same postings per cell (the
+    reference run's), so differences between them are the policies' doing.
+    """
+    market = JobMarket(seekers, model.spells.shape, days, model.tightness)
+    reference = smoothed(market.run(treated=False, reference=None).effectiveness)
+    untreated = market.run(treated=False, reference=reference)
+    worlds = {}
+    for name, boost in boosts_of(untreated).items():
+        served = JobMarket(replace(seekers, boost=boost), model.spells.shape, days, model.tightness)
+        worlds[name] = served.run(treated=True, reference=reference)
+    return untreated, worlds
+
+
+def days_saved(arm: np.ndarray, treatment_arm: str, untreated: World, world: World, horizon: int
+               ) -> dict[str, float | None]:  # fmt: skip
+    """Days on benefit to the horizon saved by a world against the one without treatment: per treatment-arm member
+    (the intention-to-treat effect), per control-arm member (negative: jobs taken from them) and, net of everyone's
+    loss in the market, per treatment-arm member.
+    """
+    saved = np.minimum(untreated.duration, horizon) - np.minimum(world.duration, horizon)
+    treatment = arm == treatment_arm
+    control = (arm != "") & ~treatment
+    return {
+        "treatment_arm": float(saved[treatment].mean()) if treatment.any() else None,
+        "control_arm": float(saved[control].mean()) if control.any() else None,
+        "net_per_treatment_arm_member": float(saved.sum() / treatment.sum()) if treatment.any() else None,
+    }
 
 
 def spells_of(people: pd.DataFrame, world: World, facts: dict[str, np.ndarray], data_cut: pd.Timestamp
