@@ -169,9 +169,9 @@ def test_bad_file_gives_one_located_line_and_changes_nothing(ledger: Path, tmp_p
 
 def test_directory_and_missing_file(ledger: Path, tmp_path: Path) -> None:
     before = digest(ledger)
-    for target, expected in ((tmp_path, "is a directory"), (tmp_path / "nope.csv", "file not found")):
+    for target, expected in ((tmp_path, "is a directory, not a data file"), (tmp_path / "nope.csv", "file not found")):
         result = enrol(ledger, target)
-        assert result.exit_code == 2 and expected in result.output
+        assert result.exit_code == 2 and result.output == f"error: {target}: {expected}\n"
     assert digest(ledger) == before
 
 

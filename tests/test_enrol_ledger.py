@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from tests.factory import claimant_rows, write_claimants
 from trial.cli import app
 from trial.ledger import Ledger, row_hash
+from trial.protocol import load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = ROOT / "protocols" / "bc16-jobmatch.toml"
@@ -104,7 +105,7 @@ def test_init_refuses_to_overwrite(ledger: Path) -> None:
     before = ledger.read_bytes()
     result = run("init", "--protocol", PROTOCOL, "--db", ledger)
     assert result.exit_code == 2
-    assert "exists already" in result.output
+    assert result.output == f"error: {ledger} exists already; a ledger is never overwritten\n"
     assert ledger.read_bytes() == before
 
 
@@ -113,7 +114,10 @@ def test_changed_protocol_is_refused_until_amended(ledger: Path, tmp_path: Path)
     changed.write_text(PROTOCOL.read_text().replace('version = "1.1"', 'version = "1.2"'), encoding="utf-8")
     file = write_claimants(tmp_path / "c.csv", claimant_rows(20, seed=8, as_of=AS_OF))
     refused = enrol(ledger, file, "--protocol", changed)
-    assert refused.exit_code == 2 and "differs from the one frozen" in refused.output
+    assert refused.exit_code == 2
+    new, frozen = load_protocol(changed).fingerprint, load_protocol(PROTOCOL).fingerprint
+    assert refused.output == (f"error: protocol bc16-jobmatch 1.2 (fingerprint {new[:12]}…) differs from the one "
+                              f"frozen in the ledger ({frozen[:12]}…); record it first with: trial amend\n")
     with Ledger.open(ledger) as led:
         assert led.count("enrolment") == 0
     assert run("amend", "--protocol", changed, "--db", ledger, "--reason", "Version bump").exit_code == 0
@@ -126,7 +130,8 @@ def test_changed_protocol_is_refused_until_amended(ledger: Path, tmp_path: Path)
     blocks = tmp_path / "blocks.toml"
     blocks.write_text(PROTOCOL.read_text().replace("block_sizes = [2, 4, 6]", "block_sizes = [4]"), encoding="utf-8")
     result = run("amend", "--protocol", blocks, "--db", ledger, "--reason", "x")
-    assert result.exit_code == 2 and "randomisation" in result.output
+    assert result.exit_code == 2
+    assert result.output == "error: an amendment cannot change the arms or the randomisation; start a new ledger\n"
 
 
 def test_secret_rules(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def test_missing_field_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "no-version.toml"
     bad.write_text("\n".join(lines), encoding="utf-8")
     result = check(bad)
-    assert result.exit_code == 2 and "missing field 'version'" in result.output
+    assert result.exit_code == 2 and result.output == f"error: {bad}: missing field 'version'\n"
 
 
 def test_check_prints_each_planned_look_and_what_it_needs(tmp_path: Path) -> None:

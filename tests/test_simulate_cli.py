@@ -50,7 +50,7 @@ def test_refuses_a_folder_holding_other_files(tmp_path: Path) -> None:
     """Real data must never be overwritten by fictitious spells or a new secret."""
     (tmp_path / "spells.csv").write_text("the registry's real extract\n", encoding="utf-8")
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--claimants", "100", "--postings", "0"])
-    assert result.exit_code == 2 and "is not empty" in result.output
+    assert result.exit_code == 2 and result.output == f"error: {tmp_path} is not empty; choose a new or empty folder\n"
     assert (tmp_path / "spells.csv").read_text(encoding="utf-8") == "the registry's real extract\n"
     assert not (tmp_path / "secret.key").exists()
 
