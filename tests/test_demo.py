@@ -95,7 +95,7 @@ def test_demo_replaces_its_own_folder_but_refuses_others(demo: tuple[Path, str],
     (foreign / "mine.txt").write_text("keep me")
     result = runner.invoke(app, ["demo", "--out", str(foreign), "--claimants", "300"])
     assert result.exit_code == 2
-    assert "not made by trial demo" in result.output
+    assert result.output == f"error: {foreign} is not empty and was not made by trial demo; choose a new folder\n"
     assert (foreign / "mine.txt").read_text() == "keep me"
 
 
