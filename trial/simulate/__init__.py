@@ -81,26 +81,25 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def _enrol_arms(
     files: list[tuple[Path, date]], secret: bytes, protocol_path: Path, progress: Progress
-) -> tuple[pd.Series, object]:
-    """Enrol the weekly files in order into a throw-away ledger; return CPR -> arm and the protocol."""
+) -> tuple[pd.Series, dict[str, float], object]:
+    """Enrol the weekly files in order into a throw-away ledger: CPR -> arm, cluster -> saturation (empty for an
+    individual design) and the protocol."""
     from trial.enrol import enrol_file
     from trial.ledger import Ledger
     from trial.protocol import load_protocol
 
     protocol = load_protocol(protocol_path)
     rosters = []
-    with tempfile.TemporaryDirectory(prefix="trial-simulate-") as tmp:
-        ledger = Ledger.create(Path(tmp) / "trial.db", protocol, protocol_path.read_text(encoding="utf-8"))
-        try:
-            for number, (path, as_of) in enumerate(files, start=1):
-                progress(f"enrol {number}/{len(files)}")
-                result = enrol_file(ledger, path, secret=secret, as_of=as_of, protocol=protocol)
-                rosters.append(result.roster)
-        finally:
-            ledger.close()
+    text = protocol_path.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="trial-simulate-") as tmp, \
+            Ledger.create(Path(tmp) / "trial.db", protocol, text, secret=secret) as ledger:
+        saturations = ledger.cluster_saturations() or {}
+        for number, (path, as_of) in enumerate(files, start=1):
+            progress(f"enrol {number}/{len(files)}")
+            rosters.append(enrol_file(ledger, path, secret=secret, as_of=as_of, protocol=protocol).roster)
     # The roster writes CPR numbers as DDMMYY-SSSS, as the simulated files do.
     roster = pd.concat(rosters, ignore_index=True).drop_duplicates("cpr")
-    return pd.Series(roster["arm"].to_numpy(), index=roster["cpr"].to_numpy()), protocol
+    return pd.Series(roster["arm"].to_numpy(), index=roster["cpr"].to_numpy()), saturations, protocol
 
 
 def simulate(
@@ -135,6 +134,12 @@ def simulate(
     """
     if policies and not job_market:
         raise ParameterError("policies", "needs the job market (CVs, postings and hires); drop job_market=False")
+    if claimants < 1:
+        raise ParameterError("claimants", f"must be at least 1; got {claimants}")
+    if not 0 <= uptake <= 1:
+        raise ParameterError("uptake", f"must be a share between 0 and 1; got {uptake:g}")
+    if effect_days < 0:
+        raise ParameterError("effect_days", f"must not be negative; got {effect_days:g}")
     if design == "two_stage":
         return _simulate_two_stage(
             out_dir, claimants=claimants, postings=postings, effect_days=effect_days, uptake=uptake, seed=seed,
@@ -144,12 +149,6 @@ def simulate(
         )  # fmt: skip
     if design != "individual":
         raise ParameterError("design", f"must be 'individual' or 'two_stage'; got '{design}'")
-    if claimants < 1:
-        raise ParameterError("claimants", f"must be at least 1; got {claimants}")
-    if not 0 <= uptake <= 1:
-        raise ParameterError("uptake", f"must be a share between 0 and 1; got {uptake:g}")
-    if effect_days < 0:
-        raise ParameterError("effect_days", f"must not be negative; got {effect_days:g}")
     report = progress or (lambda _message: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -174,7 +173,7 @@ def simulate(
 
     secret = simulated_secret(seed)
     _write_secret(out / "secret.key", secret)
-    arms, protocol = _enrol_arms(files, secret, protocol_file, report)
+    arms, _, protocol = _enrol_arms(files, secret, protocol_file, report)
 
     horizon = protocol.outcomes.horizon_days
     cut = data_cut if data_cut is not None else dates[-1] + timedelta(days=horizon)
@@ -308,31 +307,14 @@ def _cluster_protocol(base: Path, clusters: int | None) -> str:
     text = base.read_text(encoding="utf-8")
     if clusters is None:
         return text
-    head, tail = text.split("[randomisation.cluster_strata]")[0], text.split("\n[outcomes]", 1)[1]
-    text = head.rstrip() + "\n\n[outcomes]" + tail
+    if "[randomisation.cluster_strata]" in text:  # the protocol's own strata name its own jobcentres: drop them
+        head, tail = text.split("[randomisation.cluster_strata]")[0], text.split("\n[outcomes]", 1)[1]
+        text = head.rstrip() + "\n\n[outcomes]" + tail
     names = ", ".join(f'"Jobcenter {k:02d}"' for k in range(1, clusters + 1))
-    return re.sub(r"(?m)^clusters = \[.*?\n\]", f"clusters = [{names}]", text, flags=re.S)
-
-
-def _enrol_two_stage(
-    files: list[tuple[Path, date]], secret: bytes, protocol_path: Path, progress: Progress
-) -> tuple[pd.Series, dict[str, float], object]:
-    """Enrol the weekly files into a throw-away two-stage ledger: CPR → arm, cluster → saturation, the protocol."""
-    from trial.enrol import enrol_file
-    from trial.ledger import Ledger
-    from trial.protocol import load_protocol
-
-    protocol = load_protocol(protocol_path)
-    rosters = []
-    text = protocol_path.read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="trial-simulate-") as tmp, \
-            Ledger.create(Path(tmp) / "trial.db", protocol, text, secret=secret) as ledger:
-        saturations = ledger.cluster_saturations() or {}
-        for number, (path, as_of) in enumerate(files, start=1):
-            progress(f"enrol {number}/{len(files)}")
-            rosters.append(enrol_file(ledger, path, secret=secret, as_of=as_of, protocol=protocol).roster)
-    roster = pd.concat(rosters, ignore_index=True).drop_duplicates("cpr")
-    return pd.Series(roster["arm"].to_numpy(), index=roster["cpr"].to_numpy()), saturations, protocol
+    text, found = re.subn(r"(?m)^clusters = \[.*?\n\]", f"clusters = [{names}]", text, flags=re.S)
+    if found != 1:
+        raise ParameterError("clusters", f"{base} has no multi-line 'clusters = [...]' list to replace")
+    return text
 
 
 def _simulate_two_stage(
@@ -392,7 +374,7 @@ def _simulate_two_stage(
     files = _write_extracts(out, rows, dates)
     secret = simulated_secret(seed)
     _write_secret(out / "secret.key", secret)
-    arms, saturations, protocol = _enrol_two_stage(files, secret, protocol_file, report)
+    arms, saturations, protocol = _enrol_arms(files, secret, protocol_file, report)
     horizon = protocol.outcomes.horizon_days
     cut = data_cut if data_cut is not None else dates[-1] + timedelta(days=horizon)
 
