@@ -138,9 +138,10 @@ def shown_beside_truth(shown: dict[str, Any]) -> list[str]:
             label = f"model, cap {cap} ({why})"
         saved, exposure = policy["days_on_benefit_saved"], policy["exposure"]
         lines.append(
-            f"    {label}: {saved['treatment_arm']:.2f} days (control arm {saved['control_arm']:+.2f}, net "
-            f"{saved['net_per_treatment_arm_member']:.2f}); max {exposure['max_per_posting']} per posting in "
-            f"{shown['window_days']} days, Gini {exposure['gini']:.2f}, top-1% share {exposure['top1pct_share']:.1%}, "
+            f"    {label}: {_one(saved['treatment_arm'], '.2f')} days (control arm "
+            f"{_one(saved['control_arm'], '+.2f')}, net {_one(saved['net_per_treatment_arm_member'], '.2f')}); max "
+            f"{exposure['max_per_posting']} per posting in {shown['window_days']} days, Gini {exposure['gini']:.2f}, "
+            f"top-1% share {exposure['top1pct_share']:.1%}, "
             f"{policy['alternative_share']:.0%} outside the desired titles")
     return lines
 
@@ -306,10 +307,10 @@ def spillover_beside_truth(result: AnalysisResult, truth: dict[str, Any]) -> lis
         effect, true = getattr(found, name), truth.get(name)
         shown = "–" if effect is None or effect.estimate is None else \
             f"{effect.estimate:.1f}{_interval(effect, result)}"
-        lines.append(f"  {label}: {shown}; truth {'–' if true is None else f'{true:.1f}'}")
+        lines.append(f"  {label}: {shown}; truth {_one(true)}")
     for key, level in found.by_saturation.items():
         true = truth.get("by_saturation", {}).get(key, {})
-        parts = [f"{name.split('_')[0]} {getattr(level, name).estimate:.1f} (truth {true.get(name, 0) or 0:.1f})"
+        parts = [f"{name.split('_')[0]} {_one(getattr(level, name).estimate)} (truth {_one(true.get(name))})"
                  for name in labels if getattr(level, name) is not None]
         lines.append(f"    at {float(key):.0%} treated: " + ", ".join(parts))
     return lines
@@ -415,3 +416,8 @@ def run_demo(
 
 
 __all__ = ["DEMO_CLAIMANTS", "analyse_trial", "init_and_enrol", "prepare_folder", "run_demo"]
+
+
+def _one(value: float | None, spec: str = ".1f") -> str:
+    """A figure for a terminal line, or '–' where it could not be estimated (an empty group or saturation level)."""
+    return "–" if value is None else format(value, spec)
