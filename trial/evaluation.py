@@ -121,13 +121,13 @@ def blind_order(protocol: Protocol, key: bytes) -> tuple[str, str]:
     return (control, treatment) if digest[0] & 1 else (treatment, control)
 
 
-def interval_of_record(result: AnalysisResult) -> Interval | None:
-    """The primary effect's interval a decision may rest on: the repeated interval at the look's boundary (the
-    ordinary one when no looks are planned); None before the first look or where it cannot be computed."""
-    primary = result.primary
-    if primary is None:
+def interval_of_record(result: AnalysisResult, effect: Any = None) -> Interval | None:
+    """The interval a decision may rest on, of `effect` (default: the primary effect): the repeated interval at the
+    look's boundary (the ordinary one when no looks are planned); None where it cannot be computed."""
+    effect = result.primary if effect is None else effect
+    if effect is None:
         return None
-    interval = primary.rci if result.interim is not None else primary.ci
+    interval = effect.rci if result.interim is not None else effect.ci
     if interval is None or interval[0] is None or interval[1] is None:
         return None
     return interval
@@ -139,7 +139,9 @@ def report_savings(
     """Kroner of the primary effect for the report's savings box, with its interval of record (at an interim look
     the repeated interval, never the nominal one); None without a finance model or a days estimate.
 
-    Computed whether or not the report will show them: the report leaves them out when blind or the effect is hidden.
+    A two-stage design's kroner are its net effect per person, displacement included, with the direct effect as the
+    gross figure beside it, as `trial savings --analysis` multiplies them and the report's displacement section
+    says. Computed whether or not the report will show them: it leaves them out when blind or the effect is hidden.
     """
     primary = result.primary
     fin = protocol.finance
@@ -147,6 +149,17 @@ def report_savings(
         return None
     if not fin.target_groups and fin.trial_population is None:
         return None
+    spillover = result.effects.spillover
+    if spillover is not None:
+        net, direct = spillover.net_per_person, spillover.direct
+        if net is None or net.estimate is None:
+            return None
+        gross = None if direct is None or direct.estimate is None else \
+            ("spillover.direct", direct.estimate, interval_of_record(result, direct))
+        return savings_of(
+            protocol, net.estimate, interval_of_record(result, net), effect_name="spillover.net_per_person",
+            eligible=eligible, gross=gross, design="two_stage",
+        )  # fmt: skip
     interval = interval_of_record(result)
     return savings_of(
         protocol, primary.estimate, None if interval is None else (interval[0], interval[1]),
