@@ -103,10 +103,18 @@ def test_a_nine_digit_cpr_number_from_excel_gets_a_hint(tmp_path: Path) -> None:
     assert "101901235" not in result.output
 
 
-def test_a_file_without_a_header_is_refused_without_echoing_its_first_person(tmp_path: Path) -> None:
+@pytest.mark.parametrize("first", [
+    "010190-1235", "101901235", "010190 1235", '"Anders And, 0101901235"', 101901235,
+], ids=["cpr", "leading-zero-lost", "with-a-space", "with-a-name", "excel-number"])
+def test_a_file_without_a_header_is_refused_without_echoing_its_first_person(tmp_path: Path, first: object) -> None:
+    """However the first person's CPR number is written, it is neither read as a column name nor echoed."""
     db = new_ledger(tmp_path / "trial.db")
-    file = tmp_path / "uden-overskrift.csv"
-    file.write_text("010190-1235;20-02-2026;LVU;dagpenge;ja\n", encoding="utf-8")
+    if isinstance(first, int):  # an Excel sheet without a header, the number in a numeric cell
+        file = tmp_path / "uden-overskrift.xlsx"
+        pd.DataFrame([[first, "20-02-2026", "LVU", "dagpenge", "ja"]]).to_excel(file, index=False, header=False)
+    else:
+        file = tmp_path / "uden-overskrift.csv"
+        file.write_text(f"{first};20-02-2026;LVU;dagpenge;ja\n", encoding="utf-8")
     result = enrol(db, file)
     assert (result.exit_code, result.output.strip()) == (
         2, f"error: {file}, row 1: the first row holds a CPR number, not column names; the file needs a header row"

@@ -27,7 +27,9 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DK_DATE = re.compile(r"^\d{1,2}[-./]\d{1,2}[-./]\d{4}$")
 _TRUE = {"true", "1", "ja", "yes", "j", "y", "sand"}
 _FALSE = {"false", "0", "nej", "no", "n", "falsk"}
-_CPR_SHAPED = re.compile(r"\d{6}-?\d{4}")
+# A header cell holding nine digits or more, spaces and hyphens aside, is a person's CPR number (the leading zero
+# perhaps lost by Excel) in a file without a header, or other data: never echoed as a column name.
+_CPR_SHAPED = re.compile(r"\d{9,}")
 _BOM = b"\xef\xbb\xbf"
 _PEEK_BYTES = 1 << 16
 
@@ -107,7 +109,7 @@ def _to_arrow(frame: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
 
 def _header_names(names: Sequence[object], path: Path, header_row: int = 1) -> list[str]:
     cleaned = [str(n).strip().lstrip("\ufeff").strip().lower() for n in names]
-    if any(_CPR_SHAPED.fullmatch(name) for name in cleaned):
+    if any(_CPR_SHAPED.search(re.sub(r"[\s-]", "", name)) for name in cleaned):
         # A file without a header: its first row is a person. Not echoed.
         raise InputError("the first row holds a CPR number, not column names; the file needs a header row",
                          file=path, row=header_row)
