@@ -117,6 +117,10 @@ BAD: dict[str, tuple[bytes | str, str]] = {
         HEADER + ",CPR\n" + GOOD1 + ",x\n",
         ", row 1, column 'cpr': column appears twice in the header",
     ),
+    "sep_unusable.csv": (
+        b"sep=\xff\n" + lines(GOOD1).encode("utf-8"),
+        ", row 1: the sep= line names '\u00ff', which is no delimiter a table uses; use ; , | or a tab",
+    ),
     "old_excel.xls": (
         b"\xd0\xcf\x11\xe0 not really",
         ": old Excel .xls files are not supported; save the sheet as .xlsx or CSV",

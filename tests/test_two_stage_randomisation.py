@@ -79,6 +79,9 @@ def test_the_rollout_protocol_has_pure_control_jobcentres_in_two_regions() -> No
         (("saturations = [0.0, 0.5, 0.8]", "saturations = [0.0, 0.33]"),
          "key 'randomisation.saturations': 0.33 is not a share p/q between 0 and 1 with q at most 20, which blocks can "
          "hold in whole people"),
+        (("saturations = [0.0, 0.5, 0.8]", "saturations = [0.0, 0.5, inf]"),
+         "key 'randomisation.saturations': inf is not a share p/q between 0 and 1 with q at most 20, which blocks can "
+         "hold in whole people"),
         (("saturations = [0.0, 0.5, 0.8]", "saturations = [0.0, 1.0]"),
          "key 'randomisation.saturations': include a share between 0 and 1, whose clusters hold treated and "
          "untreated people (the direct effect)"),

@@ -123,8 +123,9 @@ class Randomisation(_Strict):
         if len(set(value)) != len(value):
             raise ValueError(f"each treated share once; got {value}")
         for s in value:
-            exact = Fraction(s).limit_denominator(MAX_SATURATION_DENOMINATOR)
-            if not 0 <= s <= 1 or abs(float(exact) - s) > 1e-9:
+            # A share out of range (inf and nan included) is refused before Fraction, which cannot hold them.
+            exact = Fraction(s).limit_denominator(MAX_SATURATION_DENOMINATOR) if 0 <= s <= 1 else None
+            if exact is None or abs(float(exact) - s) > 1e-9:
                 raise ValueError(
                     f"{s:g} is not a share p/q between 0 and 1 with q at most {MAX_SATURATION_DENOMINATOR}, which "
                     "blocks can hold in whole people"

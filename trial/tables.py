@@ -93,7 +93,7 @@ def column_names(path: str | Path) -> list[str]:
         with path.open("rb") as handle:
             head = b"\n".join(handle.read(_PEEK_BYTES).split(b"\n", 2)[:2])  # a `sep=` line and the header
         raw, _ = _as_utf8(head)
-        raw, given, header_row = _excel_separator(raw)
+        raw, given, header_row = _excel_separator(raw, path)
         header, _ = _header_line(raw, given, path, header_row)
         return header
     except (OSError, ValueError, KeyError, InputError, ImportError):
@@ -142,13 +142,16 @@ def _as_utf8(raw: bytes) -> tuple[bytes, str]:
     raise AssertionError("Latin-1 decodes every byte")
 
 
-def _excel_separator(raw: bytes) -> tuple[bytes, str | None, int]:
+def _excel_separator(raw: bytes, path: Path) -> tuple[bytes, str | None, int]:
     """Excel's optional first line `sep=;` names the delimiter: honour it and start the table after it."""
     if raw[:4].lower() != b"sep=":
         return raw, None, 1
     line, _, rest = raw.partition(b"\n")
-    given = line.rstrip(b"\r")[4:].decode("utf-8")
-    return rest, (given[:1] or None), 2
+    given = line.rstrip(b"\r")[4:].decode("utf-8", errors="replace")[:1]
+    if given and given not in ";,\t|":
+        raise InputError(f"the sep= line names {given!r}, which is no delimiter a table uses; use ; , | or a tab",
+                         file=path, row=1)
+    return rest, (given or None), 2
 
 
 def _header_line(raw: bytes, given: str | None, path: Path, header_row: int) -> tuple[list[str], str]:
@@ -176,7 +179,7 @@ def _read_csv(path: Path) -> tuple[Any, dict[str, Any]]:
         row = raw[:nul].count(b"\n") + 1
         raise InputError("contains a NUL byte (binary file, or UTF-16 text; save as UTF-8 CSV)", file=path, row=row)
     raw, encoding = _as_utf8(raw)
-    raw, given, header_row = _excel_separator(raw)
+    raw, given, header_row = _excel_separator(raw, path)
     names, delimiter = _header_line(raw, given, path, header_row)
     raw, blank_tail = _strip_blank_tail(raw, delimiter)
     try:
