@@ -89,3 +89,13 @@ def test_two_stage_power_options_are_refused_in_one_line(args: list[str], line: 
     result = runner.invoke(app, ["power", "--protocol", str(ROLLOUT), *args])
     assert result.exit_code == 2
     assert result.output == line + "\n"
+
+
+@pytest.mark.parametrize("median", [250, 300])
+def test_a_long_control_median_bounds_the_detectable_loss_by_the_horizon(median: int) -> None:
+    """With most of the horizon already on benefit, the untreated can lose at most what is left of it: the search
+    for a detectable spillover stays inside that (it was a brentq ValueError, an internal error on the CLI)."""
+    curve = parametric_control(median, 365, 1, 0.3)
+    planned = plan(TwoStageDesign(20, 30, 0.05, (0, 0.5)), curve)
+    found = planned["detectable"]["spillover_on_untreated"]["pooled"]
+    assert found["days"] is None or 0 < found["days"] < 365 - planned["control"]["days_on_benefit"]

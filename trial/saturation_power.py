@@ -198,6 +198,11 @@ def detectable_days(design: TwoStageDesign, curve: ControlCurve, estimand: str, 
     df = design.df(estimand, level)
     # Beyond half the control's days on benefit a "detectable" effect means nothing; the curve allows more either way.
     top = 0.5 * rmst(curve, 1.0, "benefit_days")
+    # Nor beyond what a hazard ratio within _HR_RANGE reaches: a loss (the spillover) is bounded by the horizon minus
+    # the control's days on benefit, which a long control median makes small.
+    sign = -1.0 if estimand == "spillover_on_untreated" else 1.0
+    reach = sign * days_saved(curve, _HR_RANGE[0] if sign < 0 else _HR_RANGE[1], "benefit_days")
+    top = min(top, 0.999 * reach)
 
     def power_of(days: float) -> float:
         se = math.sqrt(variance(design, _spread(curve, design.icc, estimand, days), estimand, level))
