@@ -10,6 +10,7 @@ decided at each look.
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -80,11 +81,17 @@ def prob_all_below(bounds: list[float], fractions: list[float]) -> float:
 def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending = "obrien-fleming") -> list[Boundary]:
     """Efficacy boundaries for looks at the given increasing information fractions, spending one-sided alpha.
 
-    Each boundary solves P(no earlier crossing, cross now) = alpha(t_k) - alpha(t_{k-1}), recursively.
+    Each boundary solves P(no earlier crossing, cross now) = alpha(t_k) - alpha(t_{k-1}), recursively. Remembered:
+    four looks take seconds of multivariate-normal integrals, and `trial power` asks for the same ones three times.
     """
-    t = [float(x) for x in fractions]
+    return list(_boundaries(tuple(float(x) for x in fractions), float(alpha), spending))
+
+
+@functools.lru_cache(maxsize=64)
+def _boundaries(t: tuple[float, ...], alpha: float, spending: Spending) -> tuple[Boundary, ...]:
+    """`boundaries` for hashable arguments, so that a repeated question is answered from memory."""
     if not t or any(b <= a for a, b in itertools.pairwise(t)) or t[0] <= 0 or t[-1] > 1:
-        raise ParameterError("fractions", f"information fractions must increase within (0, 1]; got {t}")
+        raise ParameterError("fractions", f"information fractions must increase within (0, 1]; got {list(t)}")
     if not 0 < alpha < 0.5:
         raise ParameterError("alpha", f"one-sided alpha must lie in (0, 0.5); got {alpha:g}")
     out: list[Boundary] = []
@@ -106,7 +113,7 @@ def boundaries(fractions: list[float], alpha: float = 0.025, spending: Spending 
         zs.append(z)
         out.append(Boundary(k + 1, tk, z, float(norm.sf(z)), spent, increment))
         previous_spent = spent
-    return out
+    return tuple(out)
 
 
 def classical_obrien_fleming(fractions: list[float], alpha: float = 0.025) -> list[float]:
