@@ -76,7 +76,7 @@ def savings_command(
     if db is not None:
         from trial.ledger import Ledger
 
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, read_only=True) as ledger:  # it only reads the screening
             eligible = eligible_from_ledger(ledger.screening())
     if days_saved is None and proto.finance.conversations is None:
         raise TrialError("give --days-saved X (optionally --ci LO HI) or --analysis FILE")
