@@ -40,6 +40,7 @@ def section(page: Any) -> dict[str, Any] | None:
         "people": people if shown else None,
         "icc": None if found.icc is None else found.icc.estimate,
         "later_days": None if spill is None or spill.estimate is None or not shown else -spill.estimate,
+        "later_ci": _later_interval(spill, page.result.interim is not None) if shown else None,
         "taken_share": None if share is None or share.estimate is None or not shown else share.estimate,
         "taken_share_ci": None if share is None or not shown or share.ci[0] is None else share.ci,
         "replicates": found.bootstrap.replicates if found.bootstrap is not None else 0,
@@ -56,6 +57,14 @@ def _effect(effect: SpilloverEffect | None, hidden: bool, min_cell: int) -> Any:
     repeated = effect.rci is not None and tuple(effect.rci) != tuple(effect.ci)  # a look of a group-sequential design
     return {"estimate": effect.estimate, "ci": None if effect.ci[0] is None else effect.ci, "p": effect.p,
             "rci": effect.rci if repeated else None}
+
+
+def _later_interval(spill: SpilloverEffect | None, look: bool) -> tuple[float, float] | None:
+    """The spillover's interval of record (the repeated one at a look), as days the untreated left benefit later."""
+    interval = None if spill is None else (spill.rci if look and spill.rci is not None else spill.ci)
+    if interval is None or interval[0] is None or interval[1] is None:
+        return None
+    return -interval[1], -interval[0]
 
 
 def _curve(group: GroupCurve, label: str, colour: str, min_cell: int) -> plots.Curve:

@@ -4,6 +4,7 @@ plain sentence in Danish and English; left out of blinded reports and of individ
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -19,13 +20,31 @@ from trial.results import ReportInputs
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> ReportInputs:
     protocol = load_protocol(small_protocol(tmp_path_factory.mktemp("report")))
-    allocations, spells, _ = synthetic_trial(31, job_factor=1.5, displaced=0.6)
+    # Displacement strong enough that the spillover's interval lies clear of zero (-27.6 to -2.7 days).
+    allocations, spells, _ = synthetic_trial(7, job_factor=2.0, displaced=0.8)
     result = analyse(protocol, allocations, spells, "2026-12-31", bootstrap=200, seed=4)
     return ReportInputs(protocol=protocol, result=result)
 
 
 def _section(html: str) -> BeautifulSoup | None:
     return BeautifulSoup(html, "html.parser").find("section", id="displacement")
+
+
+def test_a_spillover_whose_interval_includes_zero_is_not_read_as_displacement(tmp_path: Path) -> None:
+    """A point estimate of displacement with an interval across zero licenses no share "taken from others"."""
+    protocol = load_protocol(small_protocol(tmp_path))
+    allocations, spells, _ = synthetic_trial(31, job_factor=1.5, displaced=0.6)
+    result = analyse(protocol, allocations, spells, "2026-12-31", bootstrap=200, seed=4)
+    spill = result.effects.spillover.spillover_on_untreated
+    later, low, high = -spill.estimate, -spill.ci[1], -spill.ci[0]
+    assert later > 0 and low < 0 < high
+    english = _section(render_html(ReportInputs(protocol=protocol, result=result), lang="en"))
+    sentence = english.find(attrs={"data-key": "displacement.sentence"}).get_text()
+    assert sentence == (f"The untreated in jobcentres with recommendations left benefit {later:.1f} days later than "
+                        f"job seekers in jobcentres without recommendations, but the 95% interval of record "
+                        f"({low:.1f} to {high:.1f} days later) includes no difference: the trial cannot yet tell "
+                        "displacement from none.").replace("-", "−")
+    assert "taken from others" not in sentence
 
 
 def test_the_section_shows_curves_the_four_estimands_and_one_sentence(inputs: ReportInputs) -> None:
