@@ -460,10 +460,10 @@ def _population_table(r: SavingsResult, f: Numbers, lang: str, out: Any) -> None
         lower, even = f.number(r.effect.ci[0], 2), f.number(pop.break_even_days, 2)
         _say(out, f.words(
             f"Nedre grænse {lower} dage {'≥' if pop.ci_above_break_even else '<'} break-even {even} dage: "
-            + ("investeringen er tjent hjem over perioden." if pop.ci_above_break_even
+            + ("hele intervallet ligger over break-even." if pop.ci_above_break_even
                else "tilbagebetaling over perioden er ikke sikret."),
             f"Lower bound {lower} days {'≥' if pop.ci_above_break_even else '<'} break-even {even} days: "
-            + ("the investment pays back over the period." if pop.ci_above_break_even
+            + ("the whole interval lies above break-even." if pop.ci_above_break_even
                else "payback over the period is not yet secured."),
         ))
 
