@@ -79,12 +79,10 @@ def load(
 def blind_key(evaluation: Any, secret_file: Path | None) -> None:
     """Make sure a blinded report knows which arm is A before anything heavy runs: an allocation file without the
     protocol's report.blind_seed takes the trial secret (--secret-file or the environment); none is one line."""
-    import contextlib
+    from trial.secret import load_secret, secret_given
 
-    from trial.errors import SecretError
-    from trial.secret import load_secret
-
-    if evaluation.blind_key is None:
-        with contextlib.suppress(SecretError):  # no secret in the environment: the line below says what to give
-            evaluation.blind_key = load_secret(secret_file)
+    # No secret given at all: the line blind_order raises says what to give. A secret given but unusable (a file
+    # readable by others, both variables set, …) is refused in its own words by load_secret.
+    if evaluation.blind_key is None and secret_given(secret_file):
+        evaluation.blind_key = load_secret(secret_file)
     evaluation.blind_order()
